@@ -1,0 +1,13 @@
+"""The device sync API under /api/v1: JSON in, JSON out, bearer-token auth."""
+
+from flask import Blueprint
+
+from portal.access import DEVICE, protect_blueprint
+from portal.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+protect_blueprint(bp, DEVICE)
+# Devices authenticate with bearer tokens, not cookies, so CSRF does not apply.
+csrf.exempt(bp)
+
+from portal.api import views  # noqa: E402,F401

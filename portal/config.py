@@ -1,0 +1,66 @@
+"""Settings from the environment (and an optional ``instance/config.py``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"Setting {name} must be a whole number, got {raw!r}") from exc
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Return SECRET_KEY from the environment, or one generated once into ``instance/``."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Create with 0600 atomically so two processes starting at once cannot race.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def load(instance_path: str) -> dict:
+    """Build the configuration mapping from the environment."""
+    inst = Path(instance_path)
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{inst / 'fieldsync.db'}"
+    # Heroku-style URLs name the scheme "postgres", which SQLAlchemy no longer accepts.
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql://" + db_url[len("postgres://") :]
+    return {
+        "SECRET_KEY": _secret_key(inst),
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://localhost:6379/0",
+        "FCM_CREDENTIALS": os.environ.get("FCM_CREDENTIALS") or None,
+        "FCM_ENDPOINT": os.environ.get("FCM_ENDPOINT") or "https://fcm.googleapis.com/v1/projects",
+        "INBOX_RETRY_MINUTES": _int("INBOX_RETRY_MINUTES", 5),
+        "INBOX_RETENTION_DAYS": _int("INBOX_RETENTION_DAYS", 7),
+        "PUSH_COALESCE_SECONDS": float(os.environ.get("PUSH_COALESCE_SECONDS") or 2),
+        "FILES_DIR": os.environ.get("FILES_DIR") or str(inst / "files"),
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_SECONDS": _int("LOGIN_LOCKOUT_SECONDS", 300),
+        "DEVICE_TOKEN_IDLE_DAYS": _int("DEVICE_TOKEN_IDLE_DAYS", 90),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }

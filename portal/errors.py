@@ -1,0 +1,48 @@
+"""Error pages: HTML for the portal, JSON ``{error, message}`` for the API and XHR."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+
+
+def _json_wanted() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def _code_name(exc: HTTPException) -> str:
+    return (exc.name or "error").lower().replace(" ", "_")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = "The form expired or was sent without its security token. Reload and retry."
+        if _json_wanted():
+            return jsonify(error="csrf", message=message), 400
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if _json_wanted():
+            body = {"error": _code_name(exc), "message": exc.description}
+            return jsonify(body), exc.code or 500
+        return (
+            render_template("errors/error.html", code=exc.code, message=exc.description),
+            exc.code or 500,
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side; nothing was changed. Try again."
+        if _json_wanted():
+            return jsonify(error="internal", message=message), 500
+        return render_template("errors/error.html", code=500, message=message), 500

@@ -1,0 +1,71 @@
+"""Flask extensions, created bare and bound in ``create_app``."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import redis
+from flask import current_app
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+
+# Named constraints so Alembic migrations are identical on SQLite and PostgreSQL.
+naming = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=naming))
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+socketio = SocketIO()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """Let the web server and workers share one SQLite file: WAL plus a busy timeout."""
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+        # Take pysqlite's own transaction handling away so "begin" below decides.
+        dbapi_conn.isolation_level = None
+
+
+# Set by code that is about to write (a POST request, a worker task, a writing command).
+sqlite_writer: ContextVar[bool] = ContextVar("sqlite_writer", default=False)
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    """Start a writer's SQLite transactions IMMEDIATE, everyone else's deferred.
+
+    In WAL mode a deferred transaction that read a snapshot and then tries to write after
+    another process committed fails at once with SQLITE_BUSY; a writer that takes the write
+    lock up front waits on the busy timeout instead. Readers stay deferred so they never hold
+    the write lock. PostgreSQL is untouched.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_writer.get() else "BEGIN")
+
+
+def get_redis() -> redis.Redis:
+    """Return the app's shared Redis client (one connection pool per process)."""
+    ext = current_app.extensions
+    client = ext.get("fieldsync_redis")
+    if client is None:
+        client = redis.Redis.from_url(current_app.config["REDIS_URL"])
+        ext["fieldsync_redis"] = client
+    return client

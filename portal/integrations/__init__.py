@@ -1,0 +1,1 @@
+"""Adapters to the outside: the task queue, Socket.IO fan-out, FCM."""

