@@ -1,4 +1,4 @@
-"""Operations commands: ``flask --app wsgi users create``, ``demo``."""
+"""``users create`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import click
-from flask import Flask
 from sqlalchemy import func, select
 
 from portal.domain import accounts
@@ -108,8 +107,3 @@ def demo() -> None:
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, role, _ in logins:
         click.echo(f"  {role:<11} {email}")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(users_cli)
-    app.cli.add_command(demo)

@@ -1,0 +1,63 @@
+"""Device sign-in tokens: issue, authenticate, revoke. Tokens are stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Device, User, utcnow
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    user: User, device_id: str, platform: str = "", app_version: str = ""
+) -> tuple[Device, str]:
+    """Upsert the device by ``device_id`` for ``user`` and give it a new token."""
+    device = db.session.scalar(select(Device).where(Device.device_id == device_id))
+    if device is None:
+        device = Device(device_id=device_id, user_id=user.id)
+        db.session.add(device)
+    elif device.user_id != user.id:
+        # The phone changed hands: its push token belonged to the previous technician.
+        device.user_id = user.id
+        device.push_token = None
+        device.last_sync_at = None
+        device.unsent_count = None
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    device.platform = (platform or "")[:40]
+    device.app_version = (app_version or "")[:40]
+    device.token_hash = hash_token(token)
+    device.token_issued_at = now
+    device.last_seen_at = now
+    device.revoked_at = None
+    db.session.flush()
+    return device, token
+
+
+def authenticate(token: str) -> Device | None:
+    """Return the device of a live token, or None (unknown, revoked or idle too long)."""
+    if not token:
+        return None
+    device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
+    if device is None or device.revoked_at is not None or not device.user.active:
+        return None
+    idle = timedelta(days=current_app.config["DEVICE_TOKEN_IDLE_DAYS"])
+    if device.last_seen_at is not None and utcnow() - device.last_seen_at > idle:
+        return None
+    return device
+
+
+def revoke(device: Device) -> None:
+    """End the device's sign-in; it must sign in again. Its push token goes too."""
+    device.token_hash = None
+    device.revoked_at = utcnow()
+    device.push_token = None
