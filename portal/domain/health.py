@@ -1,0 +1,118 @@
+"""Operational state for the admin status page: queues, workers, cron, inbox, pushes."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.cron_scheduler_registry import get_registry_key
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy import func, select
+
+from portal.extensions import db, get_redis
+from portal.integrations.queue import QueueName, queue
+from portal.models import InboxMessage, MessageState, Push, PushState
+
+# Written by the periodic tasks (workers.maintenance) after each run.
+PERIODIC_RUNS_KEY = "fieldsync:periodic:last_run"
+CRON_ALIVE_SECONDS = 150  # the cron process heartbeats at least once a minute
+
+
+@dataclass
+class QueueState:
+    name: str
+    waiting: int
+    running: int
+    scheduled: int
+    failed: int
+
+
+@dataclass
+class Snapshot:
+    redis_ok: bool
+    redis_error: str = ""
+    queues: list[QueueState] = field(default_factory=list)
+    workers: list[dict] = field(default_factory=list)
+    cron: list[dict] = field(default_factory=list)
+    periodic: list[dict] = field(default_factory=list)
+    inbox_counts: dict[str, int] = field(default_factory=dict)
+    oldest_failed_at: datetime | None = None
+    push_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def oldest_failed_age_seconds(self) -> int | None:
+        if self.oldest_failed_at is None:
+            return None
+        return int((datetime.now(UTC) - self.oldest_failed_at).total_seconds())
+
+
+def _redis_part(snap: Snapshot) -> None:
+    redis = get_redis()
+    for name in QueueName.ALL:
+        q = queue(name)
+        snap.queues.append(
+            QueueState(
+                name=name,
+                waiting=q.count,
+                running=StartedJobRegistry(queue=q).count,
+                scheduled=ScheduledJobRegistry(queue=q).count,
+                failed=FailedJobRegistry(queue=q).count,
+            )
+        )
+    for w in Worker.all(connection=redis):
+        beat = w.last_heartbeat
+        snap.workers.append(
+            {
+                "name": w.name,
+                "state": w.get_state(),
+                "queues": ", ".join(w.queue_names()),
+                "last_heartbeat": beat.replace(tzinfo=UTC) if beat and not beat.tzinfo else beat,
+                "current_job": w.get_current_job_id() or "",
+                "successful": w.successful_job_count,
+                "failed": w.failed_job_count,
+            }
+        )
+    now = time.time()
+    for name, score in redis.zrange(get_registry_key(), 0, -1, withscores=True):
+        snap.cron.append(
+            {
+                "name": name.decode() if isinstance(name, bytes) else name,
+                "last_seen": datetime.fromtimestamp(score, UTC),
+                "alive": now - score < CRON_ALIVE_SECONDS,
+            }
+        )
+    for name, raw in sorted(redis.hgetall(PERIODIC_RUNS_KEY).items()):
+        data = json.loads(raw)
+        snap.periodic.append(
+            {
+                "name": name.decode() if isinstance(name, bytes) else name,
+                "finished": datetime.fromtimestamp(data.get("finished", 0), UTC),
+                "seconds": round(data.get("finished", 0) - data.get("started", 0), 3),
+                "result": data.get("result") or {},
+            }
+        )
+
+
+def snapshot() -> Snapshot:
+    """Read the operational state from Redis (RQ) and the database."""
+    try:
+        snap = Snapshot(redis_ok=True)
+        _redis_part(snap)
+    except RedisError as exc:
+        snap = Snapshot(redis_ok=False, redis_error=str(exc))
+    rows = db.session.execute(
+        select(InboxMessage.state, func.count()).group_by(InboxMessage.state)
+    ).all()
+    snap.inbox_counts = {s.value: 0 for s in MessageState} | {state: n for state, n in rows}
+    snap.oldest_failed_at = db.session.scalar(
+        select(func.min(InboxMessage.updated_at)).where(
+            InboxMessage.state == MessageState.FAILED.value
+        )
+    )
+    rows = db.session.execute(select(Push.state, func.count()).group_by(Push.state)).all()
+    snap.push_counts = {s.value: 0 for s in PushState} | {state: n for state, n in rows}
+    return snap
