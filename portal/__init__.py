@@ -82,4 +82,9 @@ def _unmark_writer(_exc=None) -> None:
 
     token = g.pop("sqlite_writer_token", None)
     if token is not None:
+        # End whatever transaction the request left open (its work is committed by now), so
+        # a session that outlives the request (tests share one app context) holds no lock.
+        from portal.extensions import db
+
+        db.session.rollback()
         sqlite_writer.reset(token)
