@@ -14,7 +14,7 @@ The sending itself (retries, token removal) lives in :mod:`portal.domain.push_se
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 from flask import current_app
@@ -66,7 +66,7 @@ def job_changed(job: Job, technician_id: int, reason: PushReason, from_device: b
 
 
 def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
-    """Record one push per device with a token (or merge into its pending one); send after commit."""
+    """Record one push per device with a token, or merge into its pending one; send after commit."""
     if technician_id is None:
         return
     devices = db.session.scalars(
@@ -177,7 +177,22 @@ def _clip(text: str, size: int) -> str:
 
 def _enqueue_send(push_id: int, window: float) -> None:
     """Enqueue the send once the window closes (now, when coalescing is off)."""
-    enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH, delay=window if window > 0 else None)
+    if window > 0:
+        enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH, at=not_before(window))
+    else:
+        enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH)
+
+
+def not_before(seconds: float) -> datetime:
+    """Return now + ``seconds`` rounded up to a whole second.
+
+    RQ's scheduler keeps whole-second timestamps (rounded down), so an unrounded time could
+    run a task up to a second early: before FCM's Retry-After has passed.
+    """
+    at = utcnow() + timedelta(seconds=seconds)
+    if at.microsecond:
+        at = at.replace(microsecond=0) + timedelta(seconds=1)
+    return at
 
 
 def pushes_for_job(job_id: int, limit: int = 50) -> list[Push]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime
 
 from sqlalchemy import update
 
-from portal.domain.push import SEND_TASK, setting
+from portal.domain.push import SEND_TASK, not_before, setting
 from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import fcm
@@ -83,8 +83,8 @@ def deliver(push_id: int) -> str:
         if attempt >= int(setting("PUSH_MAX_ATTEMPTS", 5)):
             return _finish(push, PushState.FAILED, f"{exc} (gave up after {attempt} attempts)")
         delay = retry_delay(attempt, exc.retry_after)
-        push.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        after_commit(_reschedule, push_id, delay)
+        push.next_attempt_at = not_before(delay)
+        after_commit(_reschedule, push_id, push.next_attempt_at)
         return _finish(push, PushState.RETRYING, str(exc))
     except fcm.FcmError as exc:
         return _finish(push, PushState.FAILED, str(exc))
@@ -104,5 +104,5 @@ def _finish(push: Push, state: PushState, error: str | None) -> str:
     return state.value
 
 
-def _reschedule(push_id: int, delay: float) -> None:
-    enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH, delay=max(delay, 0.001))
+def _reschedule(push_id: int, at: datetime) -> None:
+    enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH, at=at)

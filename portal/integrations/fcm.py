@@ -218,9 +218,9 @@ def _describe(response: requests.Response | None, fallback: str) -> str:
     if response is None:
         return fallback
     error = _error_body(response)
-    codes = [
-        d.get("errorCode") for d in error.get("details") or [] if isinstance(d, dict)
-    ] or [error.get("status")]
+    codes = [d.get("errorCode") for d in error.get("details") or [] if isinstance(d, dict)] or [
+        error.get("status")
+    ]
     code = next((c for c in codes if c), "")
     text = error.get("message") or response.reason or fallback
     return f"HTTP {response.status_code} {code}: {text}".replace("  ", " ")[:1000]
