@@ -24,7 +24,7 @@ from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import fcm
 from portal.integrations.queue import QueueName, enqueue
-from portal.models import Device, Job, Push, PushState, Status, utcnow
+from portal.models import Device, Job, Push, PushJob, PushState, Status, utcnow
 
 
 class PushReason(str, Enum):
@@ -96,6 +96,7 @@ def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
         _describe(push, job, reason.value, [job.id])
         db.session.add(push)
         db.session.flush()
+        db.session.add(PushJob(push_id=push.id, job_id=job.id))
         if send:
             after_commit(_enqueue_send, push.id, window)
 
@@ -127,6 +128,8 @@ def _merge(push: Push, job: Job, reason: PushReason) -> None:
     job_ids = [int(x) for x in str(data.get("job_ids") or data.get("job_id") or "").split(",") if x]
     if job.id in job_ids:
         job_ids.remove(job.id)
+    else:
+        db.session.add(PushJob(push_id=push.id, job_id=job.id))
     job_ids.append(job.id)
     same_job = push.job_id == job.id
     old = push.reason
@@ -199,6 +202,10 @@ def pushes_for_job(job_id: int, limit: int = 50) -> list[Push]:
     """Return the latest pushes about ``job_id`` (newest first) for the job detail page."""
     return list(
         db.session.scalars(
-            select(Push).where(Push.job_id == job_id).order_by(Push.id.desc()).limit(limit)
+            select(Push)
+            .join(PushJob, PushJob.push_id == Push.id)
+            .where(PushJob.job_id == job_id)
+            .order_by(Push.id.desc())
+            .limit(limit)
         )
     )

@@ -6,10 +6,12 @@ from datetime import datetime
 from enum import Enum
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.device import Device
+from portal.models.user import User
 
 
 class PushState(str, Enum):
@@ -51,3 +53,17 @@ class Push(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    device: Mapped[Device | None] = relationship()
+    technician: Mapped[User | None] = relationship()
+
+
+class PushJob(db.Model):
+    """Which jobs a push speaks for: a burst over several jobs is one push per device."""
+
+    __tablename__ = "push_jobs"
+
+    push_id: Mapped[int] = mapped_column(
+        ForeignKey("pushes.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
