@@ -14,7 +14,7 @@ import logging
 import random
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal.domain.push import SEND_TASK, not_before, setting
 from portal.effects import after_commit
@@ -42,34 +42,33 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
 
 
 def deliver(push_id: int) -> str:
-    """Send push ``push_id`` once; return the state it ends in."""
+    """Send push ``push_id`` once; return the state it ends in.
+
+    Plain SQL statements rather than ORM loads: this is the hot path of the push worker.
+    """
     claimed = db.session.execute(
         update(Push)
         .where(Push.id == push_id, Push.state.in_(_SENDABLE))
         .values(attempts=Push.attempts + 1, next_attempt_at=None)
-    ).rowcount
-    db.session.commit()
-    push = db.session.get(Push, push_id)
-    if not claimed or push is None:
+        .returning(
+            Push.device_id, Push.title, Push.body, Push.data, Push.collapse_key, Push.attempts
+        )  # fmt: skip
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
         db.session.rollback()
-        return push.state if push is not None else "missing"
+        state = db.session.scalar(select(Push.state).where(Push.id == push_id))
+        return state or "missing"
+    device_id, title, body, data, collapse_key, attempt = claimed
     if not fcm.configured():
-        push.state = PushState.RECORDED.value
-        db.session.commit()
-        return push.state
-    device = db.session.get(Device, push.device_id) if push.device_id else None
-    token = device.push_token if device is not None and device.revoked_at is None else None
-    if not token:
-        return _finish(push, PushState.FAILED, "The device has no push token any more.")
-    message = fcm.Message(
-        token=token,
-        title=push.title,
-        body=push.body,
-        data=dict(push.data or {}),
-        collapse_key=push.collapse_key,
+        return _finish(push_id, PushState.RECORDED)
+    token = db.session.scalar(
+        select(Device.push_token).where(Device.id == device_id, Device.revoked_at.is_(None))
     )
-    attempt, device_id = push.attempts, push.device_id
-    db.session.commit()  # hold no transaction (nor SQLite's lock) during the HTTP call
+    if not token:
+        return _finish(push_id, PushState.FAILED, "The device has no push token any more.")
+    db.session.commit()  # the claim; hold no transaction (nor SQLite's lock) during the call
+    message = fcm.Message(token, title, body, dict(data or {}), collapse_key)
     try:
         name = fcm.send(message)
     except fcm.TokenInvalid as exc:
@@ -77,29 +76,33 @@ def deliver(push_id: int) -> str:
             update(Device)
             .where(Device.id == device_id, Device.push_token == token)
             .values(push_token=None, push_token_updated_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        return _finish(push, PushState.TOKEN_REMOVED, str(exc))
+        return _finish(push_id, PushState.TOKEN_REMOVED, str(exc))
     except fcm.Retryable as exc:
         if attempt >= int(setting("PUSH_MAX_ATTEMPTS", 5)):
-            return _finish(push, PushState.FAILED, f"{exc} (gave up after {attempt} attempts)")
-        delay = retry_delay(attempt, exc.retry_after)
-        push.next_attempt_at = not_before(delay)
-        after_commit(_reschedule, push_id, push.next_attempt_at)
-        return _finish(push, PushState.RETRYING, str(exc))
+            return _finish(push_id, PushState.FAILED, f"{exc} (gave up after {attempt} attempts)")
+        at = not_before(retry_delay(attempt, exc.retry_after))
+        after_commit(_reschedule, push_id, at)
+        return _finish(push_id, PushState.RETRYING, str(exc), next_attempt_at=at)
     except fcm.FcmError as exc:
-        return _finish(push, PushState.FAILED, str(exc))
+        return _finish(push_id, PushState.FAILED, str(exc))
     except Exception as exc:  # a bug or a broken credentials file: record it, do not loop
         log.exception("push %s could not be sent", push_id)
-        return _finish(push, PushState.FAILED, f"{exc.__class__.__name__}: {exc}"[:1000])
-    push.fcm_message_name = name
-    push.sent_at = utcnow()
-    return _finish(push, PushState.SENT, None)
+        return _finish(push_id, PushState.FAILED, f"{exc.__class__.__name__}: {exc}"[:1000])
+    return _finish(push_id, PushState.SENT, fcm_message_name=name, sent_at=utcnow())
 
 
-def _finish(push: Push, state: PushState, error: str | None) -> str:
-    push.state = state.value
-    if error is not None:  # a success keeps the last error as history of the earlier attempts
-        push.last_error = error
+def _finish(push_id: int, state: PushState, error: str | None = None, **values) -> str:
+    """Record the outcome and commit; a success keeps the earlier attempts' last error."""
+    if error is not None:
+        values["last_error"] = error
+    db.session.execute(
+        update(Push)
+        .where(Push.id == push_id)
+        .values(state=state.value, **values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return state.value
 
