@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from portal.effects import after_commit
-from portal.extensions import db
+from portal.extensions import db, get_redis
 from portal.integrations import fcm
 from portal.integrations.queue import QueueName, enqueue
 from portal.models import Device, Job, Push, PushJob, PushState, Status, utcnow
@@ -47,7 +47,8 @@ _RANK = {
     PushReason.UNASSIGNED.value: 2,
     PushReason.CANCELLED.value: 2,
 }
-SEND_TASK = "workers.push.send"
+FLUSH_TASK = "workers.push.flush"
+_FLUSH_FLAG = "fieldsync:push:flush-pending"
 
 
 def setting(name: str, default: float) -> float:
@@ -86,19 +87,22 @@ def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
         if pending is not None:
             _merge(pending, job, reason)
             continue
+        due = not_before(window) if window > 0 else utcnow()
         push = Push(
             device_id=device.id,
             technician_id=technician_id,
             state=(PushState.QUEUED if send else PushState.RECORDED).value,
             attempts=0,
             coalesced=1,
+            next_attempt_at=due if send else None,
         )
         _describe(push, job, reason.value, [job.id])
         db.session.add(push)
         db.session.flush()
         db.session.add(PushJob(push_id=push.id, job_id=job.id))
         if send:
-            after_commit(_enqueue_send, push.id, window)
+            # One flush per due second, not one task per push: see schedule_flush.
+            after_commit(schedule_flush, due if window > 0 else None)
 
 
 def _pending(device_id: int, window: float) -> Push | None:
@@ -178,12 +182,24 @@ def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def _enqueue_send(push_id: int, window: float) -> None:
-    """Enqueue the send once the window closes (now, when coalescing is off)."""
-    if window > 0:
-        enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH, at=not_before(window))
-    else:
-        enqueue(SEND_TASK, push_id, queue_name=QueueName.PUSH)
+def schedule_flush(due: datetime | None) -> None:
+    """Make sure a flush runs at ``due`` (a whole second), or now when coalescing is off.
+
+    Every push due in the same second shares one scheduled flush (a fixed job id: RQ's
+    schedule is a sorted set, so scheduling it again changes nothing); immediate flushes
+    are deduplicated by a Redis flag that the flush clears before it looks for work. So a
+    worker pays RQ's per-task cost once per second or per idle spell, not once per push.
+    """
+    if due is not None:
+        job_id = f"push-flush-{int(due.timestamp())}"
+        enqueue(FLUSH_TASK, queue_name=QueueName.PUSH, at=due, job_id=job_id)
+    elif get_redis().set(_FLUSH_FLAG, "1", nx=True, ex=60):
+        enqueue(FLUSH_TASK, queue_name=QueueName.PUSH)
+
+
+def clear_flush_flag() -> None:
+    """Let the next commit enqueue a new immediate flush (called as a flush starts)."""
+    get_redis().delete(_FLUSH_FLAG)
 
 
 def not_before(seconds: float) -> datetime:

@@ -270,8 +270,14 @@ class FakeFCM:
         return path
 
     # --- replies chosen per test ----------------------------------------------------------
-    def fail_next(self, status: int, times: int = 1, retry_after: float | str | None = None,
-                  error_code: str | None = None, message: str | None = None) -> None:  # fmt: skip
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        retry_after: float | str | None = None,
+        error_code: str | None = None,
+        message: str | None = None,
+    ) -> None:
         """Answer the next ``times`` sends with an error."""
         ra = None if retry_after is None else str(retry_after)
         with self._server.state.lock:
