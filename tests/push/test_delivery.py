@@ -175,3 +175,34 @@ def test_back_off_grows_with_jitter_and_honours_retry_after(app, monkeypatch):
         assert len(delays) > 1, "jitter spreads the retries"
     assert 7 <= push_sender.retry_delay(1, 7) <= 7.7
     assert timedelta(seconds=push_sender.retry_delay(1, 10**6)) <= timedelta(hours=1.1)
+
+
+def test_a_push_whose_worker_died_mid_send_is_sent_by_a_later_flush(
+    fcm_app, db, fake_fcm, phone, new_job, run_push_worker
+):
+    tech, device = phone()
+    new_job(assignee=tech)
+    [push] = _pushes(db)
+    # As if a worker claimed it and was killed: attempt counted, lease already run out.
+    push.attempts, push.next_attempt_at = 1, utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+    run_push_worker()
+
+    [got] = fake_fcm.requests
+    assert got.token == device.push_token
+    [push] = _pushes(db)
+    assert (push.state, push.attempts) == ("sent", 2)
+
+
+def test_a_leased_push_is_not_sent_twice(fcm_app, db, fake_fcm, phone, new_job, run_push_worker):
+    tech, _ = phone()
+    new_job(assignee=tech)
+    [push] = _pushes(db)
+    push.attempts, push.next_attempt_at = 1, utcnow() + timedelta(minutes=4)  # in flight
+    db.session.commit()
+
+    run_push_worker()
+
+    assert fake_fcm.requests == []
+    assert _push_state(db, push.id) == "queued"
