@@ -173,6 +173,10 @@ def send(message: Message) -> str:
         raise Retryable(f"FCM unreachable: {exc.__class__.__name__}: {exc}") from exc
     except google.auth.exceptions.TransportError as exc:
         raise Retryable(f"OAuth token endpoint unreachable: {exc}") from exc
+    except google.auth.exceptions.RefreshError as exc:
+        # A 5xx from the token endpoint may pass; a refused service account will not.
+        kind = Retryable if getattr(exc, "retryable", False) else Permanent
+        raise kind(f"OAuth access token refused: {exc}") from exc
     except FCMNotRegisteredError as exc:
         raise TokenInvalid(_describe(c.last_response, "token not registered")) from exc
     except FCMServerError as exc:

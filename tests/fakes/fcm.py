@@ -105,6 +105,7 @@ class _State:
     scripted: list[Reply] = field(default_factory=list)
     always: Reply | None = None
     bad_tokens: dict[str, Reply] = field(default_factory=dict)
+    refuse_tokens: bool = False
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     connections: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -147,6 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(raw.decode())
         claims = _jwt_claims((form.get("assertion") or [""])[0])
         state = self.server.state
+        if state.refuse_tokens:
+            body = {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+            return self._reply(400, body)
         with state.lock:
             token = f"fake-access-token-{next(state.counter)}"
             state.issued.add(token)
@@ -308,8 +312,14 @@ class FakeFCM:
         with self._server.state.lock:
             self._server.state.bad_tokens[token] = reply
 
+    def refuse_tokens(self, refuse: bool = True) -> None:
+        """Answer the OAuth token endpoint with 400 invalid_grant (a revoked service account)."""
+        with self._server.state.lock:
+            self._server.state.refuse_tokens = refuse
+
     def reset_replies(self) -> None:
         with self._server.state.lock:
+            self._server.state.refuse_tokens = False
             self._server.state.scripted.clear()
             self._server.state.always = None
             self._server.state.bad_tokens.clear()

@@ -206,3 +206,18 @@ def test_a_leased_push_is_not_sent_twice(fcm_app, db, fake_fcm, phone, new_job, 
 
     assert fake_fcm.requests == []
     assert _push_state(db, push.id) == "queued"
+
+
+def test_a_refused_service_account_fails_the_push_with_a_clear_error(
+    fcm_app, db, fake_fcm, phone, new_job, run_push_worker
+):
+    tech, device = phone()
+    fake_fcm.refuse_tokens()
+    new_job(assignee=tech)
+    run_push_worker()
+
+    [push] = _pushes(db)
+    assert push.state == "failed"
+    assert "OAuth access token refused" in push.last_error and "invalid_grant" in push.last_error
+    assert fake_fcm.requests == []
+    assert db.session.get(Device, device.id).push_token == device.push_token  # token kept
