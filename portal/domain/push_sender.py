@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from portal.domain import push as push_domain
 from portal.domain.push import FLUSH_TASK, not_before, setting
@@ -167,16 +167,22 @@ def _failed(error: str) -> dict:
 
 def _record(outcomes: dict[int, dict], removed: list[tuple[int, str]]) -> dict[int, str]:
     """Write the outcomes and token removals, commit, and schedule the retries."""
+    # One executemany per shape of outcome (a success leaves last_error alone), not one
+    # round trip per push: the database is the flush's other cost besides HTTP.
+    groups: dict[tuple[str, ...], list[dict]] = {}
     for push_id, values in outcomes.items():
         values.setdefault("next_attempt_at", None)
-        db.session.execute(
-            update(Push)
-            .where(Push.id == push_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        groups.setdefault(tuple(sorted(values)), []).append({"push_id": push_id, **values})
         if values["next_attempt_at"] is not None:
             after_commit(push_domain.schedule_flush, values["next_attempt_at"])
+    table = Push.__table__
+    for keys, params in groups.items():
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("push_id"))
+            .values({k: bindparam(k) for k in keys})
+        )
+        db.session.execute(statement, params)
     for device_id, token in removed:
         db.session.execute(
             update(Device)
