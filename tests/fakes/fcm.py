@@ -7,12 +7,15 @@ is recorded; error replies are chosen per test::
     fake = FakeFCM().start()
     creds = fake.write_credentials(tmp_path / "sa.json")
     app.config.update(FCM_CREDENTIALS=str(creds), FCM_ENDPOINT=fake.endpoint)
+    env.update(fake.settings())            # the same, for a worker subprocess
     fake.fail_next(429, retry_after=1)     # the next send is throttled
     fake.fail_always(503)                  # every send fails until fake.reset_replies()
     fake.unregister("token-x")             # 404 UNREGISTERED for this token
     fake.wait_for(1)                       # block until one send was answered 200
 
 A threaded HTTP/1.1 server with keep-alive, so that it does not bound a benchmark.
+Other test packages get the ``fake_fcm`` fixture with
+``from tests.fakes.fcm import fake_fcm  # noqa: F401`` in their conftest.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+import pytest
 
 PROJECT = "fieldsync-test"
 TOKEN_LIFETIME = 3600
@@ -248,6 +253,13 @@ class FakeFCM:
     def token_uri(self) -> str:
         return f"{self.base_url}/token"
 
+    credentials: Path | None = None
+
+    def settings(self) -> dict[str, str]:
+        """Return FCM_CREDENTIALS and FCM_ENDPOINT for this fake (after write_credentials)."""
+        assert self.credentials is not None, "call write_credentials first"
+        return {"FCM_CREDENTIALS": str(self.credentials), "FCM_ENDPOINT": self.endpoint}
+
     def write_credentials(self, path: Path | str, project_id: str = PROJECT) -> Path:
         """Write a service-account JSON with a fresh RSA key whose token_uri is this fake."""
         from cryptography.hazmat.primitives import serialization
@@ -271,6 +283,7 @@ class FakeFCM:
         }
         path = Path(path)
         path.write_text(json.dumps(info))
+        self.credentials = path
         return path
 
     # --- replies chosen per test ----------------------------------------------------------
@@ -358,3 +371,12 @@ class FakeFCM:
                 if len(got) >= count or left <= 0:
                     return got
                 state.lock.wait(left)
+
+
+@pytest.fixture
+def fake_fcm(tmp_path):
+    """A fake FCM on loopback with a service-account JSON for it (``fake.settings()``)."""
+    fake = FakeFCM().start()
+    fake.write_credentials(tmp_path / "service-account.json")
+    yield fake
+    fake.stop()

@@ -11,20 +11,11 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT
-from tests.fakes.fcm import FakeFCM
+from tests.fakes.fcm import fake_fcm  # noqa: F401  (the fixture, shared with other tests)
 
 
 @pytest.fixture
-def fake_fcm(tmp_path):
-    """A fake FCM HTTP v1 server on loopback, with a service-account JSON pointing at it."""
-    fake = FakeFCM().start()
-    fake.credentials = fake.write_credentials(tmp_path / "service-account.json")
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fcm_app(app, fake_fcm, monkeypatch):
+def fcm_app(app, fake_fcm, monkeypatch):  # noqa: F811
     """The app configured to send through the fake FCM, coalescing off unless a test sets it."""
     from portal.integrations import fcm
 
@@ -88,17 +79,13 @@ def run_push_worker(app):
 
 
 @pytest.fixture
-def worker_process(base_env, fake_fcm):
+def worker_process(base_env, fake_fcm):  # noqa: F811
     """Start ``flask worker`` (with the RQ scheduler) as a subprocess; stopped at teardown."""
     procs: list[subprocess.Popen] = []
 
     def start(**settings: str) -> subprocess.Popen:
         env = dict(base_env)
-        env.update(
-            FCM_CREDENTIALS=str(fake_fcm.credentials),
-            FCM_ENDPOINT=fake_fcm.endpoint,
-            PUSH_COALESCE_SECONDS="0",
-        )
+        env.update(fake_fcm.settings(), PUSH_COALESCE_SECONDS="0")
         env.update({k: str(v) for k, v in settings.items()})
         proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "worker", "--queues", "push"],
