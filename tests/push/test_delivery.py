@@ -221,3 +221,24 @@ def test_a_refused_service_account_fails_the_push_with_a_clear_error(
     assert "OAuth access token refused" in push.last_error and "invalid_grant" in push.last_error
     assert fake_fcm.requests == []
     assert db.session.get(Device, device.id).push_token == device.push_token  # token kept
+
+
+def test_the_send_task_sends_one_named_push_when_it_is_due(
+    fcm_app, db, fake_fcm, phone, new_job, monkeypatch, run_push_worker
+):
+    from portal.integrations.queue import QueueName, enqueue
+
+    monkeypatch.setitem(fcm_app.config, "PUSH_COALESCE_SECONDS", 30)  # not due by itself
+    tech, device = phone()
+    new_job(assignee=tech)
+    [push] = _pushes(db)
+    enqueue("workers.push.send", push.id, queue_name=QueueName.PUSH)
+    run_push_worker()
+    assert fake_fcm.requests == [] and _push_state(db, push.id) == "queued"
+
+    push.next_attempt_at = utcnow()
+    db.session.commit()
+    enqueue("workers.push.send", push.id, queue_name=QueueName.PUSH)
+    run_push_worker()
+    [got] = fake_fcm.requests
+    assert got.token == device.push_token and _push_state(db, push.id) == "sent"
