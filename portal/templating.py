@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, url_for
 
+from portal.domain.push import pushes_for_job
 from portal.models import Role, Status
 
 
@@ -52,3 +53,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.filters["dt"] = fmt_dt
     app.jinja_env.globals.update(Role=Role, Status=Status, nav_items=nav_items)
+    app.jinja_env.globals["pushes_for_job"] = pushes_for_job  # the job page's push list

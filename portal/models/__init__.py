@@ -13,7 +13,7 @@ from portal.models.inbox import (
     MessageState,
 )
 from portal.models.job import FieldType, Job, JobEvent, ReportField, Status, StatusTransition
-from portal.models.push import Push, PushState
+from portal.models.push import Push, PushJob, PushState
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LoginThrottle",
     "MessageState",
     "Push",
+    "PushJob",
     "PushState",
     "ReportField",
     "Right",

@@ -6,10 +6,12 @@ from datetime import datetime
 from enum import Enum
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UTCDateTime, utcnow
+from portal.models.device import Device
+from portal.models.user import User
 
 
 class PushState(str, Enum):
@@ -23,7 +25,11 @@ class PushState(str, Enum):
 
 class Push(db.Model):
     __tablename__ = "pushes"
-    __table_args__ = (Index("ix_pushes_state_created", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_pushes_state_created", "state", "created_at"),
+        # The coalescing look-up: is a push to this device still waiting to go out?
+        Index("ix_pushes_device_state", "device_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int | None] = mapped_column(
@@ -40,8 +46,24 @@ class Push(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     collapse_key: Mapped[str] = mapped_column(String(100), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # How many job changes this push stands for (a burst coalesces into one push per device).
+    coalesced: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     fcm_message_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    device: Mapped[Device | None] = relationship()
+    technician: Mapped[User | None] = relationship()
+
+
+class PushJob(db.Model):
+    """Which jobs a push speaks for: a burst over several jobs is one push per device."""
+
+    __tablename__ = "push_jobs"
+
+    push_id: Mapped[int] = mapped_column(
+        ForeignKey("pushes.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
