@@ -116,7 +116,7 @@ def test_throttling_reschedules_instead_of_sleeping_in_the_worker(
     assert (push.state, push.attempts) == ("retrying", 1)
     assert "429" in push.last_error and "QUOTA_EXCEEDED" in push.last_error
     wait = (push.next_attempt_at - utcnow()).total_seconds()
-    assert 25 < wait <= 33.5
+    assert 25 < wait <= 34.5  # Retry-After, up to 10 % jitter, rounded up to a whole second
     assert len(fake_fcm.requests) == 1  # one HTTP request: no retry inside pyfcm or urllib3
     scheduled = ScheduledJobRegistry("push", connection=get_redis())
     assert scheduled.count == 1
