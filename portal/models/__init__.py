@@ -12,7 +12,15 @@ from portal.models.inbox import (
     InboxMessage,
     MessageState,
 )
-from portal.models.job import FieldType, Job, JobEvent, ReportField, Status, StatusTransition
+from portal.models.job import (
+    FieldType,
+    Job,
+    JobEvent,
+    JobStatusCount,
+    ReportField,
+    Status,
+    StatusTransition,
+)
 from portal.models.push import Push, PushState
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
@@ -30,6 +38,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "JobFile",
+    "JobStatusCount",
     "LoginThrottle",
     "MessageState",
     "Push",
