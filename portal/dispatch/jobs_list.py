@@ -180,4 +180,5 @@ def jobs():
         counts_total=sum(by_status.values()),
         technicians=technicians(),
         sorts=SORTS,
+        labels={s.value: s.label for s in Status},
     )
