@@ -44,10 +44,11 @@ def flash_refusal(exc: DomainError) -> None:
     flash(exc.message, "error")
 
 
-def conflict_rows(exc: ConflictError) -> list[tuple[str, str, str]]:
-    """Return (field, before, now) rows of what someone else changed."""
+def conflict_rows(exc: ConflictError) -> list[tuple[str, str, str, str]]:
+    """Return (field key, label, before, now) rows of what someone else changed."""
     from portal.dispatch.history import field_label, show_value
 
     return [
-        (field_label(k), show_value(k, v[0]), show_value(k, v[1])) for k, v in exc.changes.items()
+        (k, field_label(k), show_value(k, v[0]), show_value(k, v[1]))
+        for k, v in exc.changes.items()
     ]

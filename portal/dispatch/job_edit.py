@@ -23,6 +23,31 @@ def _form(job: Job | None = None) -> JobForm:
     return form
 
 
+def _merge(form: JobForm, job: Job, changes: dict[str, list]) -> set[str]:
+    """Take the others' changes into the form where this dispatcher left a field untouched.
+
+    Return the fields both changed: there the dispatcher's value stays and must be decided.
+    """
+    posted = form.job_fields()
+    picked = form.assignee.data
+    posted_names = {None: None} | {t.id: t.display_name for t in technicians()}
+    both = set()
+    for key, (before, _now) in changes.items():
+        if key in posted:
+            mine = posted[key]
+            mine = mine.isoformat() if hasattr(mine, "isoformat") else (mine or None)
+            if mine == (before or None):
+                getattr(form, key).data = getattr(job, key)
+            else:
+                both.add(key)
+        elif key == "assignee":
+            if posted_names.get(picked) == before:
+                form.assignee.data = job.assignee_id
+            else:
+                both.add(key)
+    return both
+
+
 def _errors(exc: DomainError) -> dict[str, list[str]]:
     key = exc.field if exc.field in JobForm.__dict__ else "_form"
     return {key: [exc.message]}
@@ -64,9 +89,10 @@ def job_edit(job_id: int):
             db.session.commit()
         except ConflictError as exc:
             db.session.rollback()
-            conflict = {"message": exc.message, "rows": conflict_rows(exc)}
             job = load_job(job_id)
-            # Saving again now is a conscious overwrite of what was just shown.
+            both = _merge(form, job, exc.changes)
+            conflict = {"message": exc.message, "rows": conflict_rows(exc), "both": both}
+            # Saving again now is a conscious decision over what was just shown.
             form.version.data = str(job.version)
         except DomainError as exc:
             db.session.rollback()

@@ -129,7 +129,14 @@ def test_a_stale_edit_is_refused_with_a_message(page, make_user, make_job, db):
     assert "changed by Colin Colleague" in conflict.inner_text()
     assert "Northwind Grand Hotel" in conflict.inner_text()
     assert fresh_job(db, job.reference).title == "Fix radiator"
+    # Their change is taken into the form; this dispatcher's own edit stays.
+    assert page.input_value("input[name=customer]") == "Northwind Grand Hotel"
+    assert page.input_value("input[name=title]") == "Fix radiator in room 12"
     screenshot(page, "dispatch-stale-edit")
+    page.click("button:has-text('Save changes')")
+    page.wait_for_selector("text=saved.")
+    saved = fresh_job(db, job.reference)
+    assert (saved.title, saved.customer) == ("Fix radiator in room 12", "Northwind Grand Hotel")
 
 
 def test_list_and_detail_update_live_when_a_job_changes(page, make_user, make_job, db, _browser):
@@ -148,3 +155,36 @@ def test_list_and_detail_update_live_when_a_job_changes(page, make_user, make_jo
     page.wait_for_selector(f"#job-list tr[data-job-id='{job.id}'] .badge.s-assigned")
     detail.wait_for_selector("#job-assignee:has-text('Theo Technician')")
     assert "assigned the job" in detail.locator("#job-history").inner_text()
+
+
+def test_technicians_page_shows_sync_state_and_revokes_a_device(page, make_user, db):
+    from portal.domain import devices
+    from portal.models import Device, utcnow
+
+    dispatcher = make_user("dispatcher")
+    tariq = make_user("technician", name="Tariq Technician")
+    tess = make_user("technician", name="Tess Technician")
+    make_user("technician", name="Theo Technician")
+    phone, _ = devices.issue_token(tariq, "android-7f3a", "android", "2.4.1")
+    phone.last_sync_at, phone.unsent_count, phone.network = (
+        utcnow() - timedelta(minutes=3),
+        0,
+        "wifi",
+    )
+    phone.push_token = "fcm-token"
+    old, _ = devices.issue_token(tess, "iphone-19c2", "ios", "2.3.0")
+    old.last_sync_at, old.unsent_count, old.network = utcnow() - timedelta(days=2), 4, "2g"
+    db.session.commit()
+    browser_login(page, dispatcher.email)
+    page.click("nav.mainnav a:has-text('Technicians')")
+    fresh_row = page.locator(f"tr[data-device-id='{phone.id}']")
+    assert "3 min ago" in fresh_row.inner_text() and "push token" in fresh_row.inner_text()
+    stale_row = page.locator(f"tr[data-device-id='{old.id}']")
+    assert "stale" in stale_row.get_attribute("class")
+    assert "no push token" in stale_row.inner_text() and "4 unsent" in stale_row.inner_text()
+    screenshot(page, "dispatch-technicians")
+    page.on("dialog", lambda dialog: dialog.accept())
+    stale_row.locator("button:has-text('Revoke')").click()
+    page.wait_for_selector("text=was revoked")
+    db.session.rollback()
+    assert db.session.get(Device, old.id).revoked_at is not None
