@@ -263,3 +263,80 @@ def test_dispatch_pages_are_closed_to_signed_out_users(client, make_job):
     job = make_job()
     for url in ("/jobs", f"/jobs/{job.id}", "/board", "/technicians", "/jobs/import", "/jobs/new"):
         assert client.get(url).status_code == 302
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_job_page_shows_device_report_photos_and_who_did_what(
+    client, dispatcher, tech, make_job, db
+):
+    from portal.domain import files
+    from portal.domain import jobs as job_ops
+    from portal.models import FileKind
+
+    tariq = tech("Tariq Technician")
+    job = make_job("Boiler service", assignee=tariq)
+    phone, _ = devices.issue_token(tariq, "phone-1", "android", "2.4.1")
+    on_phone = job_ops.Actor.on_device(tariq, phone)
+    job_ops.change_status(job, "started", on_phone)
+    job_ops.update_report(job, {"resolution": "Replaced the valve", "hours": "1.5"}, on_phone)
+    photo, _ = files.add_file(
+        job, io.BytesIO(PNG), "valve.png", "image/png", FileKind.PHOTO, on_phone
+    )
+    db.session.commit()
+    html = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "Tariq Technician&#39;s device</strong> changed the status" in html
+    assert "Tariq Technician&#39;s device</strong> updated the report" in html
+    assert "Hours worked" in html and "Replaced the valve" in html
+    thumb = f"/jobs/{job.id}/files/{photo.id}?inline=1"
+    assert f'<img src="{thumb}"' in html
+    image = client.get(thumb)
+    assert image.headers["Content-Type"] == "image/png" and image.data == PNG
+    assert "inline" in image.headers["Content-Disposition"]
+    image.close()
+    # Statuses the device may not reach from here are not offered to the dispatcher either.
+    assert 'name="to" value="paused"' in html and 'name="to" value="new"' not in html
+
+
+def test_a_job_on_another_job_path_is_not_served(client, dispatcher, make_job, db):
+    from portal.domain import files
+    from portal.domain import jobs as job_ops
+    from portal.models import FileKind
+
+    one, two = make_job("One"), make_job("Two")
+    record, _ = files.add_file(
+        one,
+        io.BytesIO(b"secret"),
+        "a.txt",
+        "text/plain",
+        FileKind.ATTACHMENT,
+        job_ops.Actor.portal(dispatcher),
+    )
+    db.session.commit()
+    assert client.get(f"/jobs/{two.id}/files/{record.id}").status_code == 404
+
+
+def test_job_list_queries_do_not_grow_with_the_rows_shown(client, dispatcher, tech, make_job, db):
+    from sqlalchemy import event
+
+    def statements_for_list() -> int:
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/jobs").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    techs = [tech(f"T{i}") for i in range(6)]
+    make_job("first", assignee=techs[0])
+    few = statements_for_list()
+    for i in range(30):
+        make_job(f"job {i}", assignee=techs[i % 6])
+    assert statements_for_list() == few
