@@ -63,6 +63,12 @@ def _drop(session: Session, *_args) -> None:
     session.info.pop(_KEY, None)
 
 
+def _end(session: Session, transaction) -> None:
+    # Whatever way the outermost transaction ended (commit, rollback, close), its tally ends.
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
+
+
 @contextmanager
 def savepoint() -> Iterator[None]:
     """Run a block in a SAVEPOINT; if it fails, its jobs leave the pending counts too."""
@@ -82,6 +88,7 @@ def install() -> None:
         event.listen(Session, "after_flush", _tally)
         event.listen(Session, "before_commit", _apply)
         event.listen(Session, "after_rollback", _drop)
+        event.listen(Session, "after_transaction_end", _end)
 
 
 def by_status() -> dict[str, int]:
