@@ -13,7 +13,7 @@ from portal.extensions import db
 
 
 @bp.route("/jobs/import", methods=["GET", "POST"])
-def import_jobs():
+def jobs_import():
     form = ImportForm()
     result = None
     error = None

@@ -75,6 +75,17 @@
     }, 800));
   }
 
+  /* A form marked data-busy shows that the server is working once it is sent. */
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || !form.dataset || !form.dataset.busy) return;
+    var button = form.querySelector("button[type=submit]");
+    if (button) {
+      button.disabled = true;
+      button.textContent = form.dataset.busy;
+    }
+  });
+
   F.dispatch = { confirms: confirms, liveList: liveList, liveJob: liveJob, board: board };
   confirms();
 })();

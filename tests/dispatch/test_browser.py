@@ -188,3 +188,26 @@ def test_technicians_page_shows_sync_state_and_revokes_a_device(page, make_user,
     page.wait_for_selector("text=was revoked")
     db.session.rollback()
     assert db.session.get(Device, old.id).revoked_at is not None
+
+
+def test_import_from_the_portal_page_lists_bad_rows(page, make_user, db, tmp_path):
+    dispatcher = make_user("dispatcher")
+    make_user("technician", email="tariq@example.com", name="Tariq")
+    path = tmp_path / "jobs.csv"
+    path.write_text(
+        "reference,title,description,customer,address,scheduled_start,scheduled_end,assignee_email\n"
+        "B-1,Boiler service,,Acme,,2030-01-01T09:00:00Z,,tariq@example.com\n"
+        "B-2,,,Acme,,,,\n"
+        "B-3,Fix radiator,,Globex,,tomorrow,,\n"
+    )
+    browser_login(page, dispatcher.email)
+    page.click("text=Import CSV")
+    page.set_input_files("#import-form input[type=file]", str(path))
+    page.click("#import-form button")
+    errors = page.locator("#import-errors tbody tr").all_inner_texts()
+    assert len(errors) == 2
+    assert errors[0].startswith("3\tB-2") and "A job needs a title." in errors[0]
+    assert errors[1].startswith("4\tB-3") and "not an ISO 8601" in errors[1]
+    screenshot(page, "dispatch-import")
+    page.click("text=← Jobs")
+    assert page.locator("#job-list tbody tr").count() == 1
