@@ -120,3 +120,28 @@ def test_import_page_refuses_a_file_without_the_columns(client, dispatcher):
     )
     assert response.status_code == 422
     assert "missing: reference, title" in response.get_data(as_text=True)
+
+
+def test_a_row_the_domain_refuses_mid_chunk_leaves_the_others_in(db, make_job):
+    from portal.domain import imports
+    from portal.domain import jobs as job_ops
+
+    gone = make_job("Old job")
+    job_ops.cancel(gone, job_ops.Actor(None, job_ops.Origin.SYSTEM))
+    db.session.commit()
+    text = (
+        HEADER
+        + "\nC-1,First,,,,,,\n"
+        + f"{gone.reference},Renamed,,,,,,\n"  # refused by the domain: the job is cancelled
+        + "C-2,Second,,,,,,\nC-1,First again,,,,,,\n"
+    )
+    result = imports.import_rows(imports.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT))
+    db.session.commit()
+    assert [(e.line, e.message) for e in result.errors] == [
+        (3, "A cancelled job cannot be edited.")
+    ]
+    assert (result.created, result.updated) == (2, 1)
+    titles = dict(db.session.execute(select(Job.reference, Job.title)).all())
+    assert titles["C-1"] == "First again" and titles["C-2"] == "Second"
+    assert titles[gone.reference] == "Old job"
+    assert counts.by_status()["new"] == 2 and counts.by_status()["cancelled"] == 1
