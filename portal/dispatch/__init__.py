@@ -1,3 +1,5 @@
+"""Dispatcher pages: jobs (list, edit, detail, files, import), the day board, technicians."""
+
 from flask import Blueprint
 
 from portal.access import protect_blueprint
@@ -6,4 +8,12 @@ from portal.models import Role
 bp = Blueprint("dispatch", __name__)
 protect_blueprint(bp, Role.DISPATCHER)
 
-from portal.dispatch import views  # noqa: E402,F401
+from portal.dispatch import (  # noqa: E402,F401
+    attachments,
+    board,
+    importer,
+    job_detail,
+    job_edit,
+    jobs_list,
+    technicians,
+)

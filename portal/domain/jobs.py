@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.domain import feed, push, transitions
+from portal.domain import counts, feed, push, transitions  # noqa: F401 (counts: listeners)
 from portal.domain.errors import AuthorizationError, ConflictError, ValidationError
 from portal.effects import after_commit
 from portal.extensions import db
@@ -198,12 +198,13 @@ def assign(
         raise AuthorizationError("Jobs are assigned in the portal, not from a device.")
     if technician is not None and (not technician.is_technician or not technician.active):
         raise ValidationError("Jobs can be assigned to active technicians only.", "assignee")
-    if Status(job.status).final:
-        raise ValidationError(f"A {job.status} job cannot be reassigned.", "assignee")
     previous = job.assignee_id
     new_id = technician.id if technician else None
     if previous == new_id:
+        # Checked first: saving a finished job's form with the same technician is no reassignment.
         return False
+    if Status(job.status).final:
+        raise ValidationError(f"A {job.status} job cannot be reassigned.", "assignee")
     changes: dict[str, tuple] = {
         "assignee": (
             job.assignee.display_name if job.assignee else None,

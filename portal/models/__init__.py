@@ -14,6 +14,16 @@ from portal.models.inbox import (
 )
 from portal.models.job import FieldType, Job, JobEvent, ReportField, Status, StatusTransition
 from portal.models.push import Push, PushJob, PushState
+from portal.models.job import (
+    FieldType,
+    Job,
+    JobEvent,
+    JobStatusCount,
+    ReportField,
+    Status,
+    StatusTransition,
+)
+from portal.models.push import Push, PushState
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
 __all__ = [
@@ -30,6 +40,7 @@ __all__ = [
     "Job",
     "JobEvent",
     "JobFile",
+    "JobStatusCount",
     "LoginThrottle",
     "MessageState",
     "Push",

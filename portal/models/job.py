@@ -36,6 +36,9 @@ class Job(db.Model):
     __table_args__ = (
         Index("ix_jobs_status_start", "status", "scheduled_start"),
         Index("ix_jobs_assignee_start", "assignee_id", "scheduled_start"),
+        # The job list sorts by these; an index lets page 1 stop after one page of rows.
+        Index("ix_jobs_customer", "customer"),
+        Index("ix_jobs_title", "title"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +49,8 @@ class Job(db.Model):
     address: Mapped[str] = mapped_column(String(400), default="")
     scheduled_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     scheduled_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default=Status.NEW.value)
+    # active_history: the per-status counts need the old status even when it was not read.
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW.value, active_history=True)
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
@@ -117,3 +121,16 @@ class ReportField(db.Model):
     type: Mapped[str] = mapped_column(String(20), default=FieldType.TEXT.value)
     required_for: Mapped[str | None] = mapped_column(String(20), nullable=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobStatusCount(db.Model):
+    """How many jobs are in each status, kept in step with every flush (the list's picture).
+
+    Counting 100,000 jobs per page view would make the job list slower as the business
+    grows; this table makes the counts one small read. ``portal.domain.counts`` maintains it.
+    """
+
+    __tablename__ = "job_status_counts"
+
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,72 @@
+"""A job's files: dispatchers attach documents; devices' photos are shown and downloaded."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
+
+from portal.dispatch import bp
+from portal.dispatch.common import actor, flash_refusal, load_job
+from portal.dispatch.forms import AttachmentForm
+from portal.domain import files as file_ops
+from portal.domain.errors import DomainError
+from portal.extensions import db
+from portal.models import FileKind, JobFile
+
+DEFAULT_MAX_MB = 20
+# Only raster images are shown in the page; anything else (HTML, SVG) downloads, never renders.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
+def max_bytes() -> int:
+    """Return the attachment size limit (ATTACHMENT_MAX_MB, under the request limit)."""
+    mb = current_app.config.get("ATTACHMENT_MAX_MB") or DEFAULT_MAX_MB
+    return min(int(mb) * 1024 * 1024, current_app.config["MAX_CONTENT_LENGTH"])
+
+
+@bp.route("/jobs/<int:job_id>/attachments", methods=["POST"])
+def job_attach(job_id: int):
+    job = load_job(job_id, for_update=True)
+    form = AttachmentForm()
+    back = redirect(url_for("dispatch.job_detail", job_id=job_id) + "#files")
+    if not form.validate():
+        flash("; ".join(form.file.errors) or "Choose a file to attach.", "error")
+        return back
+    upload = form.file.data
+    try:
+        record, _ = file_ops.add_file(
+            job,
+            upload.stream,
+            upload.filename or "file",
+            upload.mimetype or "application/octet-stream",
+            FileKind.ATTACHMENT,
+            actor(),
+            max_size=max_bytes(),
+        )
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return back
+    flash(f"{record.name} attached to {job.reference}.", "success")
+    return back
+
+
+@bp.route("/jobs/<int:job_id>/files/<int:file_id>")
+def job_file(job_id: int, file_id: int):
+    record = db.session.get(JobFile, file_id)
+    if record is None or record.job_id != job_id:
+        abort(404, description="There is no such file on this job.")
+    path = file_ops.path_of(record)
+    if not path.exists():
+        abort(404, description="The file's content is missing from storage.")
+    inline = request.args.get("inline") == "1" and record.content_type in INLINE_TYPES
+    response = send_file(
+        path,
+        mimetype=record.content_type or "application/octet-stream",
+        as_attachment=not inline,
+        download_name=record.name,
+        etag=record.sha256,
+        conditional=True,
+        max_age=3600,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

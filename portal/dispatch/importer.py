@@ -1,0 +1,40 @@
+"""Import jobs from a CSV file uploaded in the portal (the same service as the CLI)."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from portal.dispatch import bp
+from portal.dispatch.common import actor
+from portal.dispatch.forms import ImportForm
+from portal.domain import imports
+from portal.domain import jobs as job_ops
+from portal.extensions import db
+
+
+@bp.route("/jobs/import", methods=["GET", "POST"])
+def jobs_import():
+    form = ImportForm()
+    result = None
+    error = None
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            rows = imports.read_csv(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            error = "The file is not UTF-8 text; save it as CSV (UTF-8) and try again."
+        except imports.ImportFileError as exc:
+            error = str(exc)
+        else:
+            who = actor().user
+            result = imports.import_rows(rows, job_ops.Actor(who, job_ops.Origin.IMPORT))
+            db.session.commit()
+    elif request.method == "POST":
+        error = "; ".join(form.file.errors) or "Choose a CSV file to import."
+    status = 422 if error else 200
+    return (
+        render_template(
+            "dispatch/import.html", form=form, result=result, error=error, columns=imports.COLUMNS
+        ),
+        status,
+    )

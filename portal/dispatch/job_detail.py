@@ -1,0 +1,126 @@
+"""A job's page and what a dispatcher does from it: assign, reschedule, status, cancel."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from portal.dispatch import bp
+from portal.dispatch.common import actor, flash_refusal, load_job, technician
+from portal.dispatch.forms import AttachmentForm, ScheduleForm, aware, version_of
+from portal.dispatch.history import timeline
+from portal.dispatch.jobs_list import technicians
+from portal.domain import files as file_ops
+from portal.domain import jobs as job_ops
+from portal.domain import transitions
+from portal.domain.errors import DomainError, ValidationError
+from portal.extensions import db
+from portal.models import FileKind, Status
+
+
+def _back(job_id: int):
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("dispatch.job_detail", job_id=job_id))
+
+
+@bp.route("/jobs/<int:job_id>")
+def job_detail(job_id: int):
+    job = load_job(job_id)
+    schedule = ScheduleForm(
+        data={
+            "scheduled_start": job.scheduled_start,
+            "scheduled_end": job.scheduled_end,
+            "version": job.version,
+        }
+    )
+    files = file_ops.files_of(job.id)
+    fields = transitions.report_fields()
+    known = {f.key for f in fields}
+    return render_template(
+        "dispatch/job_detail.html",
+        job=job,
+        schedule=schedule,
+        upload=AttachmentForm(),
+        attachments=[f for f in files if f.kind == FileKind.ATTACHMENT.value],
+        photos=[f for f in files if f.kind == FileKind.PHOTO.value],
+        report_fields=fields,
+        extra_report={k: v for k, v in (job.report or {}).items() if k not in known},
+        targets=[t for t in transitions.allowed_targets(job.status, False) if t != "cancelled"],
+        can_cancel="cancelled" in transitions.allowed_targets(job.status, False),
+        technicians=technicians(),
+        history=timeline(job.id),
+        final=Status(job.status).final,
+    )
+
+
+@bp.route("/jobs/<int:job_id>/assign", methods=["POST"])
+def job_assign(job_id: int):
+    job = load_job(job_id, for_update=True)
+    tech = technician(request.form.get("assignee"))
+    if tech is None and request.form.get("assignee") not in (None, "", "None"):
+        flash("Pick a technician from the list.", "error")
+        return _back(job_id)
+    try:
+        changed = job_ops.assign(job, tech, actor(), version_of(request.form.get("version")))
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return _back(job_id)
+    if changed:
+        who = tech.display_name if tech else "nobody"
+        flash(f"{job.reference} is now assigned to {who}.", "success")
+    return _back(job_id)
+
+
+@bp.route("/jobs/<int:job_id>/schedule", methods=["POST"])
+def job_schedule(job_id: int):
+    job = load_job(job_id, for_update=True)
+    form = ScheduleForm()
+    if not form.validate():
+        errors = [e for f in (form.scheduled_start, form.scheduled_end) for e in f.errors]
+        flash("Not rescheduled: " + ("; ".join(errors) or "check the times."), "error")
+        return _back(job_id)
+    fields = {
+        "scheduled_start": aware(form.scheduled_start.data),
+        "scheduled_end": aware(form.scheduled_end.data),
+    }
+    try:
+        changes = job_ops.update(job, fields, actor(), version_of(form.version.data))
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return _back(job_id)
+    flash(f"{job.reference} rescheduled." if changes else "The schedule is unchanged.", "success")
+    return _back(job_id)
+
+
+@bp.route("/jobs/<int:job_id>/status", methods=["POST"])
+def job_status(job_id: int):
+    job = load_job(job_id, for_update=True)
+    target = request.form.get("to", "")
+    try:
+        if target not in transitions.allowed_targets(job.status, False):
+            # Only offered targets are valid; a hand-made post gets the domain's own reason.
+            transitions.check_transition(job.status, target, False)
+            raise ValidationError(f"{job.status} → {target} is not allowed.", "status")
+        job_ops.change_status(job, target, actor(), version_of(request.form.get("version")))
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return _back(job_id)
+    flash(f"{job.reference} is now {Status(target).label.lower()}.", "success")
+    return _back(job_id)
+
+
+@bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
+def job_cancel(job_id: int):
+    job = load_job(job_id, for_update=True)
+    try:
+        job_ops.cancel(job, actor(), version_of(request.form.get("version")))
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return _back(job_id)
+    flash(f"{job.reference} is cancelled; it has left the technician's phone.", "success")
+    return _back(job_id)

@@ -1,0 +1,110 @@
+"""Create and edit a job: every field, errors next to their field, no silent overwrite."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+
+from portal.dispatch import bp
+from portal.dispatch.common import actor, conflict_rows, load_job, technician
+from portal.dispatch.forms import JobForm, version_of
+from portal.dispatch.jobs_list import technicians
+from portal.domain import jobs as job_ops
+from portal.domain.errors import ConflictError, DomainError
+from portal.extensions import db
+from portal.models import Job
+
+
+def _form(job: Job | None = None) -> JobForm:
+    form = JobForm(obj=job) if request.method == "GET" and job is not None else JobForm()
+    form.assignee.choices = [(None, "Unassigned")] + [(t.id, t.display_name) for t in technicians()]
+    if request.method == "GET" and job is not None:
+        form.assignee.data = job.assignee_id
+        form.version.data = str(job.version)
+    return form
+
+
+def _merge(form: JobForm, job: Job, changes: dict[str, list]) -> set[str]:
+    """Take the others' changes into the form where this dispatcher left a field untouched.
+
+    Return the fields both changed: there the dispatcher's value stays and must be decided.
+    """
+    posted = form.job_fields()
+    picked = form.assignee.data
+    posted_names = {None: None} | {t.id: t.display_name for t in technicians()}
+    both = set()
+    for key, (before, _now) in changes.items():
+        if key in posted:
+            mine = posted[key]
+            mine = mine.isoformat() if hasattr(mine, "isoformat") else (mine or None)
+            if mine == (before or None):
+                getattr(form, key).data = getattr(job, key)
+            else:
+                both.add(key)
+        elif key == "assignee":
+            if posted_names.get(picked) == before:
+                form.assignee.data = job.assignee_id
+            else:
+                both.add(key)
+    return both
+
+
+def _errors(exc: DomainError) -> dict[str, list[str]]:
+    key = exc.field if exc.field in JobForm.__dict__ else "_form"
+    return {key: [exc.message]}
+
+
+@bp.route("/jobs/new", methods=["GET", "POST"])
+def job_new():
+    form = _form()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        tech = technician(form.assignee.data)
+        try:
+            job = job_ops.create(form.job_fields(), actor())
+            if tech is not None:
+                job_ops.assign(job, tech, actor())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            errors = _errors(exc)
+        else:
+            flash(f"{job.reference} created.", "success")
+            return redirect(url_for("dispatch.job_detail", job_id=job.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("dispatch/job_form.html", form=form, job=None, errors=errors), status
+
+
+@bp.route("/jobs/<int:job_id>/edit", methods=["GET", "POST"])
+def job_edit(job_id: int):
+    job = load_job(job_id, for_update=request.method == "POST")
+    form = _form(job)
+    errors: dict[str, list[str]] = {}
+    conflict = None
+    if form.validate_on_submit():
+        tech = technician(form.assignee.data)
+        try:
+            job_ops.update(job, form.job_fields(), actor(), version_of(form.version.data))
+            if tech is not None or job.assignee_id is not None:
+                job_ops.assign(job, tech, actor())
+            db.session.commit()
+        except ConflictError as exc:
+            db.session.rollback()
+            job = load_job(job_id)
+            both = _merge(form, job, exc.changes)
+            conflict = {"message": exc.message, "rows": conflict_rows(exc), "both": both}
+            # Saving again now is a conscious decision over what was just shown.
+            form.version.data = str(job.version)
+        except DomainError as exc:
+            db.session.rollback()
+            errors = _errors(exc)
+            job = load_job(job_id)
+        else:
+            flash(f"{job.reference} saved.", "success")
+            return redirect(url_for("dispatch.job_detail", job_id=job.id))
+    status = 409 if conflict else (422 if request.method == "POST" else 200)
+    return (
+        render_template(
+            "dispatch/job_form.html", form=form, job=job, errors=errors, conflict=conflict
+        ),
+        status,
+    )

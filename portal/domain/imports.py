@@ -1,0 +1,271 @@
+"""Bulk import of jobs from CSV: create or update by ``reference``, row by row.
+
+Each row goes through :mod:`portal.domain.jobs` as an import change (history, feed, push),
+inside a savepoint: a bad row is reported with its line number and reason and leaves
+nothing behind, while the good rows land. Conventions: times are ISO 8601 (a time without a
+zone is taken as UTC); an empty ``assignee_email`` leaves an existing job's technician as it
+is (a new job stays unassigned); an empty cell of another column leaves that field unchanged
+on an update.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.domain import counts
+from portal.domain import jobs as job_ops
+from portal.domain.errors import DomainError, ValidationError
+from portal.extensions import db
+from portal.models import Job, Role, User
+
+COLUMNS = (
+    "reference",
+    "title",
+    "description",
+    "customer",
+    "address",
+    "scheduled_start",
+    "scheduled_end",
+    "assignee_email",
+)
+TEXT = ("title", "description", "customer", "address")
+CHUNK = 100  # rows per savepoint on the fast path
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (not CSV, missing columns)."""
+
+
+@dataclass
+class RowError:
+    line: int
+    reference: str
+    message: str
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f" ({self.field})" if self.field else ""
+        ref = f" {self.reference}" if self.reference else ""
+        return f"line {self.line}{ref}{where}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, str]
+
+
+def read_csv(text: str) -> list[Row]:
+    """Parse CSV text into rows numbered by the line they start on (the header is line 1)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("reference", "title") if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"The header must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}."
+        )
+    reader.fieldnames = header
+    rows = []
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            values = {k: (v or "").strip() for k, v in record.items() if k in COLUMNS}
+            if any(values.values()):
+                rows.append(Row(line, values))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"Line {reader.line_num}: the file is not valid CSV ({exc})."
+        ) from exc
+    return rows
+
+
+def _time(raw: str, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"'{raw}' is not an ISO 8601 date and time.", name) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Technicians:
+    """Technicians by email, loaded once per import."""
+
+    def __init__(self) -> None:
+        rows = db.session.scalars(select(User).where(User.role == Role.TECHNICIAN.value))
+        self.by_email = {u.email.lower(): u for u in rows}
+
+    def get(self, email: str) -> User:
+        user = self.by_email.get(email.lower())
+        if user is None:
+            raise ValidationError(f"No technician has the email {email}.", "assignee_email")
+        if not user.active:
+            raise ValidationError(f"The technician {email} is inactive.", "assignee_email")
+        return user
+
+
+@dataclass
+class Plan:
+    """A row that passed the checks that need no writing: what to set on which reference."""
+
+    row: Row
+    reference: str
+    fields: dict[str, Any]
+    technician: User | None
+
+
+def _plan(row: Row, techs: _Technicians) -> Plan:
+    """Check a row's reference, times and technician; raise ValidationError on the first bad."""
+    v = row.values
+    reference = v.get("reference", "")
+    if not reference:
+        raise ValidationError("A reference is needed to create or update a job by it.", "reference")
+    if len(reference) > 40:
+        raise ValidationError("A reference has at most 40 characters.", "reference")
+    fields: dict[str, Any] = {k: v[k] for k in TEXT if v.get(k)}
+    for name in ("scheduled_start", "scheduled_end"):
+        if v.get(name):
+            fields[name] = _time(v[name], name)
+    start, end = fields.get("scheduled_start"), fields.get("scheduled_end")
+    if start and end and end < start:
+        raise ValidationError("The end must not be before the start.", "scheduled_end")
+    tech = techs.get(v["assignee_email"]) if v.get("assignee_email") else None
+    return Plan(row, reference, fields, tech)
+
+
+def _existing(plans: list[Plan]) -> dict[str, Job]:
+    """Load the jobs the plans name, in one query."""
+    refs = {p.reference for p in plans}
+    return {j.reference: j for j in db.session.scalars(select(Job).where(Job.reference.in_(refs)))}
+
+
+def _apply(plan: Plan, actor: job_ops.Actor, known: dict[str, Job]) -> tuple[str, Job]:
+    """Create or update one job; return ('created' | 'updated' | 'unchanged', the job)."""
+    job = known.get(plan.reference)
+    if job is None:
+        job = job_ops.create(plan.fields, actor, reference=plan.reference)
+        if plan.technician is not None:
+            job_ops.assign(job, plan.technician, actor)
+        return "created", job
+    changed = bool(job_ops.update(job, plan.fields, actor))
+    if plan.technician is not None:
+        changed = job_ops.assign(job, plan.technician, actor) or changed
+    return ("updated" if changed else "unchanged"), job
+
+
+def _row_error(row: Row, exc: Exception) -> RowError:
+    if isinstance(exc, DomainError):
+        return RowError(row.line, row.values.get("reference", ""), exc.message, exc.field)
+    # e.g. the same reference created meanwhile by someone else: this row only fails.
+    return RowError(
+        row.line,
+        row.values.get("reference", ""),
+        "conflicts with a job saved meanwhile; import the file again.",
+    )
+
+
+def _run_chunk(plans: list[Plan], actor: job_ops.Actor) -> list[tuple[Plan, str | Exception]]:
+    """Apply a chunk in one savepoint; if a row fails there, redo the chunk row by row.
+
+    The fast path costs two statements per chunk instead of two per row; the slow path gives
+    each row its own savepoint so a failing row leaves nothing behind.
+    """
+    try:
+        with counts.savepoint():
+            known = _existing(plans)
+            done = []
+            for plan in plans:
+                outcome, job = _apply(plan, actor, known)
+                known[plan.reference] = job
+                done.append((plan, outcome))
+            return done
+    except (DomainError, IntegrityError):
+        pass
+    known = _existing(plans)
+    results: list[tuple[Plan, str | Exception]] = []
+    for plan in plans:
+        try:
+            with counts.savepoint():
+                outcome, job = _apply(plan, actor, known)
+        except (DomainError, IntegrityError) as exc:
+            results.append((plan, exc))
+        else:
+            known[plan.reference] = job
+            results.append((plan, outcome))
+    return results
+
+
+def import_rows(
+    rows: Iterable[Row],
+    actor: job_ops.Actor,
+    progress: Callable[[int], None] | None = None,
+    commit_every: int | None = None,
+) -> ImportResult:
+    """Import parsed rows; bad rows are collected, good ones land.
+
+    ``commit_every`` commits after about that many rows (the CLI, for long files); without
+    it the caller commits once (a portal request).
+    """
+    result = ImportResult()
+    techs = _Technicians()
+    tally: Counter = Counter()
+    since_commit = 0
+    for chunk in _chunks(rows, CHUNK):
+        plans = []
+        for row in chunk:
+            try:
+                plans.append(_plan(row, techs))
+            except DomainError as exc:
+                result.errors.append(_row_error(row, exc))
+        for plan, outcome in _run_chunk(plans, actor):
+            if isinstance(outcome, Exception):
+                result.errors.append(_row_error(plan.row, outcome))
+            else:
+                tally[outcome] += 1
+        since_commit += len(chunk)
+        if commit_every and since_commit >= commit_every:
+            db.session.commit()
+            since_commit = 0
+        if progress:
+            progress(len(chunk))
+    result.errors.sort(key=lambda e: e.line)
+    result.created, result.updated, result.unchanged = (
+        tally["created"],
+        tally["updated"],
+        tally["unchanged"],
+    )
+    return result
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,91 @@
+/* Dispatcher pages: live refresh of the job list and a job's page, the day board's
+   drag-to-assign, and confirmation of destructive forms (data-confirm). */
+(function () {
+  "use strict";
+  var F = (window.Fieldsync = window.Fieldsync || {});
+
+  function confirms() {
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+        e.preventDefault();
+      }
+    }, true);
+  }
+
+  function liveList() {
+    var refresh = F.live.debounce(function () {
+      F.live.refresh("#job-table, #status-counts");
+    }, 600);
+    F.live.on("job_changed", refresh);
+  }
+
+  function liveJob(jobId) {
+    F.live.watchJob(jobId);
+    var refresh = F.live.debounce(function () {
+      var parts = ["#job-head", "#job-summary", "#job-report", "#job-files", "#job-history"];
+      var actions = document.getElementById("job-actions");
+      // Leave the action forms alone while the dispatcher is using one of them.
+      if (!actions || !actions.contains(document.activeElement)) parts.push("#job-actions");
+      F.live.refresh(parts.join(", "));
+    }, 400);
+    F.live.on("job_changed", function (data) {
+      if (data && Number(data.job_id) === Number(jobId)) refresh();
+    });
+  }
+
+  function board() {
+    var form = document.getElementById("board-assign");
+    var dragged = null;
+    document.addEventListener("dragstart", function (e) {
+      var card = e.target.closest && e.target.closest(".bjob");
+      if (!card) return;
+      dragged = card;
+      card.classList.add("dragging");
+      e.dataTransfer.effectAllowed = "move";
+      e.dataTransfer.setData("text/plain", card.dataset.jobId);
+    });
+    document.addEventListener("dragend", function () {
+      if (dragged) dragged.classList.remove("dragging");
+      dragged = null;
+      document.querySelectorAll(".lane.drop-target").forEach(function (l) { l.classList.remove("drop-target"); });
+    });
+    document.addEventListener("dragover", function (e) {
+      var lane = e.target.closest && e.target.closest(".lane[data-tech-id]");
+      if (!lane || !dragged) return;
+      e.preventDefault();
+      document.querySelectorAll(".lane.drop-target").forEach(function (l) {
+        if (l !== lane) l.classList.remove("drop-target");
+      });
+      lane.classList.add("drop-target");
+    });
+    document.addEventListener("drop", function (e) {
+      var lane = e.target.closest && e.target.closest(".lane[data-tech-id]");
+      if (!lane || !dragged) return;
+      e.preventDefault();
+      var from = dragged.closest(".lane");
+      if (from === lane) return;
+      form.action = form.dataset.url.replace("/0/assign", "/" + dragged.dataset.jobId + "/assign");
+      form.elements.version.value = dragged.dataset.version;
+      form.elements.assignee.value = lane.dataset.techId;
+      form.submit();
+    });
+    F.live.on("job_changed", F.live.debounce(function () {
+      if (!dragged) F.live.refresh("#board, #board-unassigned");
+    }, 800));
+  }
+
+  /* A form marked data-busy shows that the server is working once it is sent. */
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || !form.dataset || !form.dataset.busy) return;
+    var button = form.querySelector("button[type=submit]");
+    if (button) {
+      button.disabled = true;
+      button.textContent = form.dataset.busy;
+    }
+  });
+
+  F.dispatch = { confirms: confirms, liveList: liveList, liveJob: liveJob, board: board };
+  confirms();
+})();
