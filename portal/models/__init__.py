@@ -12,8 +12,6 @@ from portal.models.inbox import (
     InboxMessage,
     MessageState,
 )
-from portal.models.job import FieldType, Job, JobEvent, ReportField, Status, StatusTransition
-from portal.models.push import Push, PushJob, PushState
 from portal.models.job import (
     FieldType,
     Job,
@@ -23,7 +21,7 @@ from portal.models.job import (
     Status,
     StatusTransition,
 )
-from portal.models.push import Push, PushState
+from portal.models.push import Push, PushJob, PushState
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
 __all__ = [
