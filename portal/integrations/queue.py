@@ -34,8 +34,9 @@ def enqueue(
     """Enqueue ``task`` (a dotted path in ``workers``) now, at ``at`` or after ``delay`` s."""
     q = queue(queue_name)
     opts: dict[str, Any] = {"job_id": job_id} if job_id else {}
+    # rq refuses positional args next to an explicit kwargs=: pass both explicitly.
     if at is not None:
-        return q.enqueue_at(at, task, *args, kwargs=kwargs, **opts)
+        return q.enqueue_at(at, task, args=args, kwargs=kwargs, **opts)
     if delay:
-        return q.enqueue_in(timedelta(seconds=delay), task, *args, kwargs=kwargs, **opts)
-    return q.enqueue(task, *args, kwargs=kwargs, **opts)
+        return q.enqueue_in(timedelta(seconds=delay), task, args=args, kwargs=kwargs, **opts)
+    return q.enqueue(task, args=args, kwargs=kwargs, **opts)

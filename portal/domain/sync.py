@@ -1,0 +1,220 @@
+"""The delta pull: a technician's feed since a cursor, collapsed into job documents.
+
+Cost is proportional to the feed entries after the cursor (an indexed range on
+``(technician_id, id)``), never to the number of jobs in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
+
+from portal.extensions import db
+from portal.models import (
+    Device,
+    FeedEntry,
+    FeedKind,
+    InboxMessage,
+    Job,
+    JobFile,
+    Status,
+    User,
+    utcnow,
+)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+NETWORKS = ("offline", "2g", "edge", "gprs", "3g", "lte", "5g", "wifi", "unknown")
+# A successful sync is recorded at most this often when nothing else changed, so a
+# device polling an empty feed does not cost a write per pull.
+RECORD_EVERY = timedelta(seconds=30)
+# Longer than any transaction that appends to the feed is expected to stay open.
+SETTLE_SECONDS = 5.0
+
+
+class CursorError(ValueError):
+    """The cursor was not made by this server for this technician."""
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="fieldsync.sync-cursor")
+
+
+def encode_cursor(technician_id: int, position: int) -> str:
+    """Return the opaque cursor for a technician's feed position."""
+    return _serializer().dumps([technician_id, position])
+
+
+def decode_cursor(cursor: str | None, technician_id: int) -> int:
+    """Return the feed position of ``cursor`` (0 when absent); raise CursorError if bad."""
+    if not cursor:
+        return 0
+    try:
+        value = _serializer().loads(cursor)
+    except (BadSignature, ValueError, UnicodeError) as exc:
+        raise CursorError("The cursor is damaged or was not issued by this server.") from exc
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or value[1] < 0
+    ):
+        raise CursorError("The cursor is damaged or was not issued by this server.")
+    if value[0] != technician_id:
+        raise CursorError("The cursor belongs to another technician: pull without a cursor.")
+    return value[1]
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def job_document(job: Job, files: list[JobFile]) -> dict[str, Any]:
+    """Return the job as a device sees it: data, report values and file metadata only."""
+    return {
+        "id": job.id,
+        "reference": job.reference,
+        "title": job.title,
+        "description": job.description or "",
+        "customer": job.customer or "",
+        "address": job.address or "",
+        "scheduled_start": iso(job.scheduled_start),
+        "scheduled_end": iso(job.scheduled_end),
+        "status": job.status,
+        "version": job.version,
+        "report": job.report or {},
+        "attachments": [f.to_meta() for f in files if f.kind == "attachment"],
+        "photos": [f.to_meta() for f in files if f.kind == "photo"],
+    }
+
+
+def action_result(message: InboxMessage) -> dict[str, Any]:
+    """Return an inbox message's outcome as the device sees it."""
+    out: dict[str, Any] = {
+        "id": message.action_id,
+        "job_id": message.job_id,
+        "state": message.state,
+        "updated_at": iso(message.updated_at),
+    }
+    if message.error_category:
+        out["category"] = message.error_category
+    if message.error_message:
+        out["message"] = message.error_message
+    return out
+
+
+@dataclass
+class Page:
+    jobs: list[dict] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    action_results: list[dict] = field(default_factory=list)
+    position: int = 0
+    has_more: bool = False
+
+
+def visible_to(job: Job | None, technician_id: int) -> bool:
+    return (
+        job is not None
+        and job.assignee_id == technician_id
+        and job.status != Status.CANCELLED.value
+    )
+
+
+def _next_position(rows: list, start: int, has_more: bool) -> int:
+    """Return the cursor position after ``rows``, leaving room for late commits.
+
+    Feed ids come from a sequence, so a transaction that took id 100 may commit after the
+    one that took id 101. Entries written in the last few seconds (and anything committed
+    between them later) are therefore read again by the next pull: sending a job twice is
+    harmless, missing it is not. Entries older than the settle time cannot have an
+    unfinished neighbour with a smaller id.
+    """
+    settle = current_app.config.get("SYNC_SETTLE_SECONDS", SETTLE_SECONDS)
+    if has_more or settle <= 0:
+        return rows[-1].id
+    horizon = utcnow() - timedelta(seconds=settle)
+    unsettled = [r.id for r in rows if r.created_at is None or r.created_at >= horizon]
+    if not unsettled:
+        return rows[-1].id
+    # Only ids below the first unsettled entry are certain to have no late sibling.
+    before = [r.id for r in rows if r.id < min(unsettled)]
+    return before[-1] if before else start
+
+
+def read_page(technician: User, device: Device, position: int, limit: int) -> Page:
+    """Read up to ``limit`` feed entries after ``position`` and collapse them."""
+    rows = db.session.execute(
+        select(
+            FeedEntry.id,
+            FeedEntry.job_id,
+            FeedEntry.kind,
+            FeedEntry.message_id,
+            FeedEntry.created_at,
+        )
+        .where(FeedEntry.technician_id == technician.id, FeedEntry.id > position)
+        .order_by(FeedEntry.id)
+        .limit(limit + 1)
+    ).all()
+    page = Page(position=position, has_more=len(rows) > limit)
+    rows = rows[:limit]
+    if not rows:
+        return page
+    page.position = _next_position(rows, position, page.has_more)
+    # The last entry of a job in the range wins: removed then re-added comes out present.
+    last_kind: dict[int, str] = {}
+    message_ids: list[int] = []
+    for row in rows:
+        if row.kind == FeedKind.ACTION_RESULT.value:
+            if row.message_id is not None:
+                message_ids.append(row.message_id)
+        else:
+            last_kind[row.job_id] = row.kind
+    wanted = [j for j, kind in last_kind.items() if kind == FeedKind.UPSERT.value]
+    jobs = {}
+    files: dict[int, list[JobFile]] = {}
+    if wanted:
+        jobs = {j.id: j for j in db.session.scalars(select(Job).where(Job.id.in_(wanted)))}
+        for f in db.session.scalars(
+            select(JobFile).where(JobFile.job_id.in_(wanted)).order_by(JobFile.id)
+        ):
+            files.setdefault(f.job_id, []).append(f)
+    for job_id, kind in sorted(last_kind.items()):
+        job = jobs.get(job_id)
+        # The job's present state decides: if it left the technician after this entry was
+        # written, say so now (a later entry in the feed says it again, harmlessly).
+        if kind == FeedKind.UPSERT.value and visible_to(job, technician.id):
+            page.jobs.append(job_document(job, files.get(job_id, [])))
+        else:
+            page.removed.append(job_id)
+    if message_ids:
+        messages = db.session.scalars(
+            select(InboxMessage).where(
+                InboxMessage.id.in_(set(message_ids)), InboxMessage.device_id == device.id
+            )
+        )
+        page.action_results = [action_result(m) for m in sorted(messages, key=lambda m: m.id)]
+    return page
+
+
+def needs_recording(device: Device, unsent_count: int | None, network: str | None) -> bool:
+    """Tell whether a successful sync should be written to the device now."""
+    if device.last_sync_at is None or utcnow() - device.last_sync_at >= RECORD_EVERY:
+        return True
+    return (unsent_count is not None and unsent_count != device.unsent_count) or (
+        network is not None and network != device.network
+    )
+
+
+def record_sync(device: Device, unsent_count: int | None, network: str | None) -> None:
+    """Record a successful sync (has_more false) with the device's reported state."""
+    values: dict[str, Any] = {"last_sync_at": utcnow()}
+    if unsent_count is not None:
+        values["unsent_count"] = unsent_count
+    if network is not None:
+        values["network"] = network
+    db.session.execute(update(Device).where(Device.id == device.id).values(**values))
