@@ -130,7 +130,15 @@ def download_file(file_id: int):
     if not path.is_file():
         current_app.logger.error("file %s has no body at %s", record.id, path)
         raise ApiError(404, "not_found", "The file's content is missing on the server.")
-    mimetype, name, etag = record.content_type, record.name, record.sha256
+    mimetype, name, etag, size = record.content_type, record.name, record.sha256, record.size
+    if request.range is not None and request.range.range_for_length(size) is None:
+        # Refuse before opening the file: werkzeug would leave it open on this path.
+        raise ApiError(
+            416,
+            "range_not_satisfiable",
+            f"The file has {size} bytes; ask for a range inside it.",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
     db.session.rollback()  # end the read transaction before streaming
     return send_file(
         path,
