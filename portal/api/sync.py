@@ -9,6 +9,7 @@ from portal.api.common import (
     ApiError,
     current_device,
     current_technician,
+    device_ref,
     json_body,
     writing,
 )
@@ -46,20 +47,20 @@ def _network(raw: object) -> str | None:
 @bp.get("/sync/pull")
 def pull():
     """Return what changed for this technician since the cursor."""
-    device, technician = current_device(), current_technician()
+    device = device_ref()
     limit = _int_arg("limit", 1, sync.MAX_LIMIT) or sync.DEFAULT_LIMIT
     unsent = _int_arg("unsent_count", 0, 1_000_000)
     network = _network(request.args.get("network"))
     try:
-        position = sync.decode_cursor(request.args.get("cursor"), technician.id)
+        position = sync.decode_cursor(request.args.get("cursor"), device.user_id)
     except sync.CursorError as exc:
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
-    page = sync.read_page(technician, device, position, limit)
+    page = sync.read_page(device.user_id, device.id, position, limit)
     body = {
         "jobs": page.jobs,
         "removed": page.removed,
         "action_results": page.action_results,
-        "cursor": sync.encode_cursor(technician.id, page.position),
+        "cursor": sync.encode_cursor(device.user_id, page.position),
         "has_more": page.has_more,
         "server_time": utcnow().isoformat(),
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal.extensions import db
 from portal.models import (
@@ -23,7 +23,6 @@ from portal.models import (
     Job,
     JobFile,
     Status,
-    User,
     utcnow,
 )
 
@@ -74,7 +73,43 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def job_document(job: Job, files: list[JobFile]) -> dict[str, Any]:
+_JOB_COLUMNS = (
+    Job.id,
+    Job.reference,
+    Job.title,
+    Job.description,
+    Job.customer,
+    Job.address,
+    Job.scheduled_start,
+    Job.scheduled_end,
+    Job.status,
+    Job.version,
+    Job.report,
+    Job.assignee_id,
+)
+_FILE_COLUMNS = (
+    JobFile.id,
+    JobFile.job_id,
+    JobFile.kind,
+    JobFile.name,
+    JobFile.size,
+    JobFile.sha256,
+    JobFile.content_type,
+)
+
+
+def file_meta(f: Any) -> dict[str, Any]:
+    """Return a file's metadata as devices see it (the fields of ``JobFile.to_meta``)."""
+    return {
+        "id": f.id,
+        "name": f.name,
+        "size": f.size,
+        "sha256": f.sha256,
+        "content_type": f.content_type,
+    }
+
+
+def job_document(job: Any, files: list[Any]) -> dict[str, Any]:
     """Return the job as a device sees it: data, report values and file metadata only."""
     return {
         "id": job.id,
@@ -88,8 +123,8 @@ def job_document(job: Job, files: list[JobFile]) -> dict[str, Any]:
         "status": job.status,
         "version": job.version,
         "report": job.report or {},
-        "attachments": [f.to_meta() for f in files if f.kind == "attachment"],
-        "photos": [f.to_meta() for f in files if f.kind == "photo"],
+        "attachments": [file_meta(f) for f in files if f.kind == "attachment"],
+        "photos": [file_meta(f) for f in files if f.kind == "photo"],
     }
 
 
@@ -117,7 +152,7 @@ class Page:
     has_more: bool = False
 
 
-def visible_to(job: Job | None, technician_id: int) -> bool:
+def visible_to(job: Any, technician_id: int) -> bool:
     return (
         job is not None
         and job.assignee_id == technician_id
@@ -146,20 +181,34 @@ def _next_position(rows: list, start: int, has_more: bool) -> int:
     return before[-1] if before else start
 
 
-def read_page(technician: User, device: Device, position: int, limit: int) -> Page:
+_FEED_QUERY = (
+    select(
+        FeedEntry.id,
+        FeedEntry.job_id,
+        FeedEntry.kind,
+        FeedEntry.message_id,
+        FeedEntry.created_at,
+    )
+    .where(
+        FeedEntry.technician_id == bindparam("technician_id"),
+        FeedEntry.id > bindparam("position"),
+    )
+    .order_by(FeedEntry.id)
+    .limit(bindparam("limit"))
+)
+
+
+def read_page(technician_id: int, device_id: int, position: int, limit: int) -> Page:
     """Read up to ``limit`` feed entries after ``position`` and collapse them."""
-    rows = db.session.execute(
-        select(
-            FeedEntry.id,
-            FeedEntry.job_id,
-            FeedEntry.kind,
-            FeedEntry.message_id,
-            FeedEntry.created_at,
+    # The core path: an empty delta is one indexed range read and no object loading.
+    rows = (
+        db.session.connection()
+        .execute(
+            _FEED_QUERY,
+            {"technician_id": technician_id, "position": position, "limit": limit + 1},
         )
-        .where(FeedEntry.technician_id == technician.id, FeedEntry.id > position)
-        .order_by(FeedEntry.id)
-        .limit(limit + 1)
-    ).all()
+        .all()
+    )
     page = Page(position=position, has_more=len(rows) > limit)
     rows = rows[:limit]
     if not rows:
@@ -175,33 +224,34 @@ def read_page(technician: User, device: Device, position: int, limit: int) -> Pa
         else:
             last_kind[row.job_id] = row.kind
     wanted = [j for j, kind in last_kind.items() if kind == FeedKind.UPSERT.value]
-    jobs = {}
-    files: dict[int, list[JobFile]] = {}
+    jobs: dict[int, Any] = {}
+    files: dict[int, list[Any]] = {}
     if wanted:
-        jobs = {j.id: j for j in db.session.scalars(select(Job).where(Job.id.in_(wanted)))}
-        for f in db.session.scalars(
-            select(JobFile).where(JobFile.job_id.in_(wanted)).order_by(JobFile.id)
+        conn = db.session.connection()
+        jobs = {j.id: j for j in conn.execute(select(*_JOB_COLUMNS).where(Job.id.in_(wanted)))}
+        for f in conn.execute(
+            select(*_FILE_COLUMNS).where(JobFile.job_id.in_(wanted)).order_by(JobFile.id)
         ):
             files.setdefault(f.job_id, []).append(f)
     for job_id, kind in sorted(last_kind.items()):
         job = jobs.get(job_id)
         # The job's present state decides: if it left the technician after this entry was
         # written, say so now (a later entry in the feed says it again, harmlessly).
-        if kind == FeedKind.UPSERT.value and visible_to(job, technician.id):
+        if kind == FeedKind.UPSERT.value and visible_to(job, technician_id):
             page.jobs.append(job_document(job, files.get(job_id, [])))
         else:
             page.removed.append(job_id)
     if message_ids:
         messages = db.session.scalars(
             select(InboxMessage).where(
-                InboxMessage.id.in_(set(message_ids)), InboxMessage.device_id == device.id
+                InboxMessage.id.in_(set(message_ids)), InboxMessage.device_id == device_id
             )
         )
         page.action_results = [action_result(m) for m in sorted(messages, key=lambda m: m.id)]
     return page
 
 
-def needs_recording(device: Device, unsent_count: int | None, network: str | None) -> bool:
+def needs_recording(device: Any, unsent_count: int | None, network: str | None) -> bool:
     """Tell whether a successful sync should be written to the device now."""
     if device.last_sync_at is None or utcnow() - device.last_sync_at >= RECORD_EVERY:
         return True
@@ -210,7 +260,7 @@ def needs_recording(device: Device, unsent_count: int | None, network: str | Non
     )
 
 
-def record_sync(device: Device, unsent_count: int | None, network: str | None) -> None:
+def record_sync(device: Any, unsent_count: int | None, network: str | None) -> None:
     """Record a successful sync (has_more false) with the device's reported state."""
     values: dict[str, Any] = {"last_sync_at": utcnow()}
     if unsent_count is not None:
