@@ -206,7 +206,7 @@ def main() -> int:
     import requests
 
     wrk = ensure_wrk()
-    name = f"fieldsync_bench_{uuid.uuid4().hex[:8]}"
+    name = f"fieldsync_apibench_{uuid.uuid4().hex[:8]}"
     base = PG_ADMIN.rsplit("/", 1)[0]
     db_url = f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
     tmp = Path(tempfile.mkdtemp(prefix="fieldsync-bench-"))

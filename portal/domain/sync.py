@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.extensions import db
 from portal.models import (
@@ -96,6 +97,15 @@ _FILE_COLUMNS = (
     JobFile.sha256,
     JobFile.content_type,
 )
+
+
+# Built once: an IN list is one array parameter on PostgreSQL, an expanding one elsewhere.
+_IDS_PG = any_(bindparam("ids", type_=ARRAY(Integer)))
+_IDS = bindparam("ids", expanding=True)
+_JOBS_PG = select(*_JOB_COLUMNS).where(Job.id == _IDS_PG)
+_JOBS = select(*_JOB_COLUMNS).where(Job.id.in_(_IDS))
+_FILES_PG = select(*_FILE_COLUMNS).where(JobFile.job_id == _IDS_PG).order_by(JobFile.id)
+_FILES = select(*_FILE_COLUMNS).where(JobFile.job_id.in_(_IDS)).order_by(JobFile.id)
 
 
 def file_meta(f: Any) -> dict[str, Any]:
@@ -228,10 +238,10 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
     files: dict[int, list[Any]] = {}
     if wanted:
         conn = db.session.connection()
-        jobs = {j.id: j for j in conn.execute(select(*_JOB_COLUMNS).where(Job.id.in_(wanted)))}
-        for f in conn.execute(
-            select(*_FILE_COLUMNS).where(JobFile.job_id.in_(wanted)).order_by(JobFile.id)
-        ):
+        pg = conn.dialect.name == "postgresql"
+        params = {"ids": wanted}
+        jobs = {j.id: j for j in conn.execute(_JOBS_PG if pg else _JOBS, params)}
+        for f in conn.execute(_FILES_PG if pg else _FILES, params):
             files.setdefault(f.job_id, []).append(f)
     for job_id, kind in sorted(last_kind.items()):
         job = jobs.get(job_id)
