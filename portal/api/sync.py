@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, jsonify, request
 
 from portal.api import bp
@@ -69,7 +71,10 @@ def pull():
             sync.record_sync(device, unsent, network)
     else:
         db.session.rollback()  # end the read transaction
-    return jsonify(body)
+    # Unsorted and compact: a page of 50 jobs is the largest answer devices poll for.
+    return current_app.response_class(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False), mimetype="application/json"
+    )
 
 
 @bp.before_request

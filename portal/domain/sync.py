@@ -37,12 +37,20 @@ RECORD_EVERY = timedelta(seconds=30)
 SETTLE_SECONDS = 5.0
 
 
+_SERIALIZERS: dict[str, URLSafeSerializer] = {}
+
+
 class CursorError(ValueError):
     """The cursor was not made by this server for this technician."""
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="fieldsync.sync-cursor")
+    # Built once per key: making one costs more than signing a cursor.
+    key = current_app.config["SECRET_KEY"]
+    cached = _SERIALIZERS.get(key)
+    if cached is None:
+        cached = _SERIALIZERS[key] = URLSafeSerializer(key, salt="fieldsync.sync-cursor")
+    return cached
 
 
 def encode_cursor(technician_id: int, position: int) -> str:
