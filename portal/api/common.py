@@ -16,7 +16,7 @@ from portal.domain import devices
 from portal.domain.actions import storable_text
 from portal.domain.errors import AuthorizationError, ConflictError, DomainError
 from portal.extensions import db, sqlite_writer
-from portal.models import Device, User, utcnow
+from portal.models import Device, Role, User, utcnow
 
 F = TypeVar("F", bound=Callable)
 
@@ -101,6 +101,7 @@ _AUTH_QUERY = (
         Device.unsent_count,
         Device.network,
         User.active,
+        User.role,
     )
     .join(User, User.id == Device.user_id)
     .where(Device.token_hash == bindparam("token_hash"))
@@ -130,6 +131,8 @@ def authenticate(token: str) -> DeviceRef | None:
     """
     row = _read_connection().execute(_AUTH_QUERY, {"token_hash": devices.hash_token(token)}).first()
     if row is None or row.revoked_at is not None or not row.active:
+        return None
+    if row.role != Role.TECHNICIAN.value:  # a former technician's phone is shut out
         return None
     idle = timedelta(days=current_app.config["DEVICE_TOKEN_IDLE_DAYS"])
     if row.last_seen_at is not None and utcnow() - row.last_seen_at > idle:

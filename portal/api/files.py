@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.api import bp
 from portal.api.common import ApiError, current_device, current_technician, text
 from portal.domain import files as file_ops
+from portal.domain.actions import storable_text
 from portal.domain.jobs import Actor
 from portal.domain.sync import visible_to
 from portal.effects import after_commit
@@ -23,6 +24,7 @@ PHOTO_TYPES = frozenset(
 )
 PHOTO_MAX_BYTES = 20 * 1024 * 1024
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+JOB_ID = re.compile(r"^[0-9]{1,10}$")
 FILE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
@@ -53,7 +55,7 @@ def upload_file():
     """Store a photo of one of the technician's jobs; a retry with the same file id is a no-op."""
     form = request.form
     raw_job = form.get("job_id", "")
-    if not raw_job.isdigit() or not 1 <= int(raw_job) <= 2**31 - 1:
+    if not JOB_ID.match(raw_job) or not 1 <= int(raw_job) <= 2**31 - 1:
         raise ApiError(422, "invalid", "'job_id' must be a job id.", "job_id")
     file_id = text(form, "file_id", 100)
     if not FILE_ID.match(file_id):
@@ -82,9 +84,9 @@ def upload_file():
                 f"Photos must be one of: {', '.join(sorted(PHOTO_TYPES))}.",
                 "file",
             )
-        name = upload.filename or f"{file_id}.jpg"
-        if not text({"name": name}, "name", 255):
-            name = f"{file_id}.jpg"
+        name = upload.filename or ""
+        if not name or len(name) > 255 or not storable_text(name):
+            name = f"{file_id}.jpg"  # a phone's odd file name is no reason to refuse a photo
         try:
             with db.session.begin_nested():
                 record, created = file_ops.add_file(

@@ -109,3 +109,15 @@ def test_errors_under_api_are_json_never_html(sign_in):
     ):
         assert resp.status_code == code, (resp.status_code, resp.data[:200])
         assert resp.is_json and "error" in resp.get_json() and "message" in resp.get_json()
+
+
+def test_an_idle_token_expires_and_a_former_technician_is_shut_out(sign_in, db, app):
+    phone, other = sign_in(), sign_in()
+    row = db.session.scalar(select(Device).where(Device.device_id == phone.device_id))
+    idle = app.config["DEVICE_TOKEN_IDLE_DAYS"]
+    row.last_seen_at = utcnow() - timedelta(days=idle + 1)
+    other.technician.role = "dispatcher"
+    db.session.commit()
+
+    assert phone.get("/api/v1/sync/pull").status_code == 401
+    assert other.get("/api/v1/sync/pull").status_code == 401

@@ -134,3 +134,22 @@ def test_another_technicians_file_is_not_found(sign_in, make_job, make_user, dis
 
     assert resp.status_code == 404 and resp.get_json()["error"] == "not_found"
     assert missing.status_code == 404
+
+
+def test_odd_job_ids_and_file_names_never_break_an_upload(sign_in, make_job):
+    phone = sign_in()
+    job = make_job(phone.technician)
+    superscript = upload(phone, "²")
+    body = PNG + b"odd"
+    odd_name = phone.post(
+        "/api/v1/files",
+        data={
+            "job_id": str(job.id),
+            "file_id": "odd-1",
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "file": (io.BytesIO(body), "x" * 300 + ".png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert superscript.status_code == 422 and superscript.get_json()["field"] == "job_id"
+    assert odd_name.status_code == 201 and odd_name.get_json()["name"] == "odd-1.jpg"
