@@ -139,6 +139,8 @@ class DeviceClient:
             )
         except requests.RequestException as exc:
             raise SyncFailed(f"network: {exc.__class__.__name__}") from exc
+        if resp.status_code == 401 and path != "/auth/device":
+            self.token = None  # expired or revoked: sign in again at the next sync
         if resp.status_code >= 500 or resp.status_code in (401, 429):
             raise SyncFailed(f"{resp.status_code}: {resp.text[:200]}")
         return resp
