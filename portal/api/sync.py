@@ -54,15 +54,20 @@ def pull():
     unsent = _int_arg("unsent_count", 0, 1_000_000)
     network = _network(request.args.get("network"))
     try:
-        position = sync.decode_cursor(request.args.get("cursor"), device.user_id)
+        cursor = sync.decode_cursor(request.args.get("cursor"), device.user_id)
     except sync.CursorError as exc:
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
-    page = sync.read_page(device.user_id, device.id, position, limit)
+    if cursor is None:  # a first sync: the current jobs, then the feed from here on
+        cursor = sync.Cursor(sync.snapshot_position(device.user_id), 0)
+    if cursor.after_job is not None:
+        page = sync.read_snapshot(device.user_id, device.id, cursor, limit)
+    else:
+        page = sync.read_page(device.user_id, device.id, cursor.position, limit)
     body = {
         "jobs": page.jobs,
         "removed": page.removed,
         "action_results": page.action_results,
-        "cursor": sync.encode_cursor(device.user_id, page.position),
+        "cursor": sync.encode_cursor(device.user_id, page.position, page.after_job),
         "has_more": page.has_more,
         "server_time": utcnow().isoformat(),
     }

@@ -1,20 +1,21 @@
 """The delta pull: a technician's feed since a cursor, collapsed into job documents.
 
 Cost is proportional to the feed entries after the cursor (an indexed range on
-``(technician_id, id)``), never to the number of jobs in the database.
+``(technician_id, id)``), never to the number of jobs in the database. A pull without a
+cursor (a first sync) sends the technician's current jobs instead of replaying history.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Integer, any_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select, update
 
+from portal.domain.sync_documents import action_result, job_document, load_jobs, visible_to
 from portal.extensions import db
 from portal.models import (
     Device,
@@ -22,7 +23,7 @@ from portal.models import (
     FeedKind,
     InboxMessage,
     Job,
-    JobFile,
+    MessageState,
     Status,
     utcnow,
 )
@@ -37,6 +38,11 @@ RECORD_EVERY = timedelta(seconds=30)
 SETTLE_SECONDS = 5.0
 
 
+OPEN_STATES = (
+    MessageState.QUEUED.value,
+    MessageState.PROCESSING.value,
+    MessageState.FAILED.value,
+)
 _SERIALIZERS: dict[str, URLSafeSerializer] = {}
 
 
@@ -53,112 +59,35 @@ def _serializer() -> URLSafeSerializer:
     return cached
 
 
-def encode_cursor(technician_id: int, position: int) -> str:
-    """Return the opaque cursor for a technician's feed position."""
-    return _serializer().dumps([technician_id, position])
+def encode_cursor(technician_id: int, position: int, after_job: int | None = None) -> str:
+    """Return the opaque cursor for a feed position (and a snapshot under way)."""
+    value = [technician_id, position] if after_job is None else [technician_id, position, after_job]
+    return _serializer().dumps(value)
 
 
-def decode_cursor(cursor: str | None, technician_id: int) -> int:
-    """Return the feed position of ``cursor`` (0 when absent); raise CursorError if bad."""
+@dataclass(frozen=True)
+class Cursor:
+    position: int  # feed entries up to here are delivered (or covered by the snapshot)
+    after_job: int | None = None  # a first sync under way: jobs above this id still to send
+
+
+def decode_cursor(cursor: str | None, technician_id: int) -> Cursor | None:
+    """Return the cursor's state (None when absent); raise CursorError if not ours."""
     if not cursor:
-        return 0
+        return None
     try:
         value = _serializer().loads(cursor)
     except (BadSignature, ValueError, UnicodeError) as exc:
         raise CursorError("The cursor is damaged or was not issued by this server.") from exc
     if (
         not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        or value[1] < 0
+        or len(value) not in (2, 3)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
     ):
         raise CursorError("The cursor is damaged or was not issued by this server.")
     if value[0] != technician_id:
         raise CursorError("The cursor belongs to another technician: pull without a cursor.")
-    return value[1]
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-_JOB_COLUMNS = (
-    Job.id,
-    Job.reference,
-    Job.title,
-    Job.description,
-    Job.customer,
-    Job.address,
-    Job.scheduled_start,
-    Job.scheduled_end,
-    Job.status,
-    Job.version,
-    Job.report,
-    Job.assignee_id,
-)
-_FILE_COLUMNS = (
-    JobFile.id,
-    JobFile.job_id,
-    JobFile.kind,
-    JobFile.name,
-    JobFile.size,
-    JobFile.sha256,
-    JobFile.content_type,
-)
-
-
-# Built once: an IN list is one array parameter on PostgreSQL, an expanding one elsewhere.
-_IDS_PG = any_(bindparam("ids", type_=ARRAY(Integer)))
-_IDS = bindparam("ids", expanding=True)
-_JOBS_PG = select(*_JOB_COLUMNS).where(Job.id == _IDS_PG)
-_JOBS = select(*_JOB_COLUMNS).where(Job.id.in_(_IDS))
-_FILES_PG = select(*_FILE_COLUMNS).where(JobFile.job_id == _IDS_PG).order_by(JobFile.id)
-_FILES = select(*_FILE_COLUMNS).where(JobFile.job_id.in_(_IDS)).order_by(JobFile.id)
-
-
-def file_meta(f: Any) -> dict[str, Any]:
-    """Return a file's metadata as devices see it (the fields of ``JobFile.to_meta``)."""
-    return {
-        "id": f.id,
-        "name": f.name,
-        "size": f.size,
-        "sha256": f.sha256,
-        "content_type": f.content_type,
-    }
-
-
-def job_document(job: Any, files: list[Any]) -> dict[str, Any]:
-    """Return the job as a device sees it: data, report values and file metadata only."""
-    return {
-        "id": job.id,
-        "reference": job.reference,
-        "title": job.title,
-        "description": job.description or "",
-        "customer": job.customer or "",
-        "address": job.address or "",
-        "scheduled_start": iso(job.scheduled_start),
-        "scheduled_end": iso(job.scheduled_end),
-        "status": job.status,
-        "version": job.version,
-        "report": job.report or {},
-        "attachments": [file_meta(f) for f in files if f.kind == "attachment"],
-        "photos": [file_meta(f) for f in files if f.kind == "photo"],
-    }
-
-
-def action_result(message: InboxMessage) -> dict[str, Any]:
-    """Return an inbox message's outcome as the device sees it."""
-    out: dict[str, Any] = {
-        "id": message.action_id,
-        "job_id": message.job_id,
-        "state": message.state,
-        "updated_at": iso(message.updated_at),
-    }
-    if message.error_category:
-        out["category"] = message.error_category
-    if message.error_message:
-        out["message"] = message.error_message
-    return out
+    return Cursor(value[1], value[2] if len(value) == 3 else None)
 
 
 @dataclass
@@ -168,14 +97,7 @@ class Page:
     action_results: list[dict] = field(default_factory=list)
     position: int = 0
     has_more: bool = False
-
-
-def visible_to(job: Any, technician_id: int) -> bool:
-    return (
-        job is not None
-        and job.assignee_id == technician_id
-        and job.status != Status.CANCELLED.value
-    )
+    after_job: int | None = None  # set while a first sync has more jobs to send
 
 
 def _next_position(rows: list, start: int, has_more: bool) -> int:
@@ -242,15 +164,7 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
         else:
             last_kind[row.job_id] = row.kind
     wanted = [j for j, kind in last_kind.items() if kind == FeedKind.UPSERT.value]
-    jobs: dict[int, Any] = {}
-    files: dict[int, list[Any]] = {}
-    if wanted:
-        conn = db.session.connection()
-        pg = conn.dialect.name == "postgresql"
-        params = {"ids": wanted}
-        jobs = {j.id: j for j in conn.execute(_JOBS_PG if pg else _JOBS, params)}
-        for f in conn.execute(_FILES_PG if pg else _FILES, params):
-            files.setdefault(f.job_id, []).append(f)
+    jobs, files = load_jobs(db.session.connection(), wanted) if wanted else ({}, {})
     for job_id, kind in sorted(last_kind.items()):
         job = jobs.get(job_id)
         # The job's present state decides: if it left the technician after this entry was
@@ -266,6 +180,75 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
             )
         )
         page.action_results = [action_result(m) for m in sorted(messages, key=lambda m: m.id)]
+    return page
+
+
+_TAIL_QUERY = (
+    select(FeedEntry.id, FeedEntry.created_at)
+    .where(FeedEntry.technician_id == bindparam("technician_id"))
+    .order_by(FeedEntry.id.desc())
+    .limit(100)
+)
+_VISIBLE_QUERY = (
+    select(Job.id)
+    .where(
+        Job.assignee_id == bindparam("technician_id"),
+        Job.status != Status.CANCELLED.value,
+        Job.id > bindparam("after"),
+    )
+    .order_by(Job.id)
+    .limit(bindparam("limit"))
+)
+
+
+def snapshot_position(technician_id: int) -> int:
+    """Return the feed position a first sync starts from: settled entries are covered.
+
+    The snapshot reads the jobs as they are now, so the feed before this position adds
+    nothing; entries written in the settle window are read again afterwards.
+    """
+    settle = current_app.config.get("SYNC_SETTLE_SECONDS", SETTLE_SECONDS)
+    horizon = utcnow() - timedelta(seconds=max(settle, 0))
+    tail = db.session.connection().execute(_TAIL_QUERY, {"technician_id": technician_id}).all()
+    for row in tail:  # newest first
+        if settle <= 0 or (row.created_at is not None and row.created_at < horizon):
+            return row.id
+    return tail[-1].id - 1 if tail else 0
+
+
+def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int) -> Page:
+    """Send the technician's current jobs by id (a first sync), then hand over to the feed.
+
+    A first sync costs the technician's current jobs, however long their feed history.
+    """
+    after = cursor.after_job or 0
+    ids = list(
+        db.session.connection().scalars(
+            _VISIBLE_QUERY,
+            {"technician_id": technician_id, "after": after, "limit": limit + 1},
+        )
+    )
+    page = Page(position=cursor.position, has_more=len(ids) > limit)
+    ids = ids[:limit]
+    jobs, files = load_jobs(db.session.connection(), ids) if ids else ({}, {})
+    page.jobs = [
+        job_document(jobs[i], files.get(i, []))
+        for i in ids
+        if i in jobs and visible_to(jobs[i], technician_id)
+    ]
+    page.after_job = ids[-1] if page.has_more else None
+    if after == 0:
+        # A device starting over still hears about its own actions that are not done yet.
+        messages = db.session.scalars(
+            select(InboxMessage)
+            .where(
+                InboxMessage.device_id == device_id,
+                InboxMessage.state.in_(OPEN_STATES),
+            )
+            .order_by(InboxMessage.id)
+            .limit(MAX_LIMIT)
+        )
+        page.action_results = [action_result(m) for m in messages]
     return page
 
 

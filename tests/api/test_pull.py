@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from portal.domain import jobs
 from portal.domain.jobs import Actor
 from portal.models import Device as DeviceRow
-from portal.models import FeedEntry, utcnow
+from portal.models import FeedEntry, InboxMessage, utcnow
 
 
 def test_first_pull_returns_all_of_the_technicians_jobs_and_only_theirs(
@@ -172,3 +174,38 @@ def test_recent_entries_are_read_again_so_late_commits_are_not_missed(sign_in, m
     db.session.commit()
     settled = phone.pull(again["cursor"])
     assert phone.pull(settled["cursor"])["jobs"] == []
+
+
+def test_a_first_sync_costs_the_current_jobs_not_the_history(
+    sign_in, make_job, dispatcher, db, make_user
+):
+    phone = sign_in()
+    mine = [make_job(phone.technician) for _ in range(3)]
+    gone = make_job(phone.technician)
+    for n in range(40):  # a long history of edits
+        jobs.update(mine[n % 3], {"title": f"Edit {n}"}, Actor.portal(dispatcher))
+    jobs.assign(gone, make_user("technician"), Actor.portal(dispatcher))
+    db.session.commit()
+
+    body = phone.pull(limit=5)
+
+    assert body["has_more"] is False
+    assert sorted(j["id"] for j in body["jobs"]) == sorted(j.id for j in mine)
+    assert {j["title"] for j in body["jobs"]} >= {"Edit 39"}
+    assert phone.pull(body["cursor"])["jobs"] == []
+
+
+def test_a_device_starting_over_hears_of_its_unfinished_actions(sign_in, make_job, db):
+    from tests.api.conftest import action
+
+    phone = sign_in()
+    job = make_job(phone.technician)
+    a, b = action(job.id, 1), action(job.id, 2)
+    phone.push([a, b])
+    first = db.session.scalar(select(InboxMessage).where(InboxMessage.action_id == a["id"]))
+    first.state, first.error_category = "completed", None
+    db.session.commit()
+
+    body = phone.pull()
+
+    assert [(r["id"], r["state"]) for r in body["action_results"]] == [(b["id"], "queued")]
