@@ -279,7 +279,7 @@ def main() -> int:
     import requests
 
     wrk = ensure_wrk()
-    tmp = Path(tempfile.mkdtemp(prefix="fieldsync-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="fieldsync-apibench-"))
     redis_port = free_port()
     redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no",
