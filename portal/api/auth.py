@@ -1,0 +1,64 @@
+"""Device sign-in and the push-token registration."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from sqlalchemy import update
+
+from portal.api import bp
+from portal.api.common import ApiError, anonymous, current_device, json_body, text
+from portal.domain import accounts, devices
+from portal.extensions import db
+from portal.models import Device, utcnow
+
+
+@bp.post("/auth/device")
+@anonymous
+def sign_in():
+    """Exchange a technician's email and password for a device token."""
+    data = json_body()
+    email = text(data, "email", 254)
+    password = text(data, "password", 1000, allow_empty=True)
+    device_id = text(data, "device_id", 200)
+    platform = text(data, "platform", 40, required=False) or ""
+    app_version = text(data, "app_version", 40, required=False) or ""
+    result = accounts.sign_in(email, password, request.remote_addr or "", technician=True)
+    if result.user is None:
+        # The failure counter must survive the refusal: commit before answering.
+        db.session.commit()
+        if result.retry_after:
+            raise ApiError(
+                429, "throttled", result.error, headers={"Retry-After": str(result.retry_after)}
+            )
+        if result.error and "technician" in result.error.lower():
+            raise ApiError(403, "forbidden", result.error)
+        raise ApiError(401, "invalid_credentials", result.error or "Wrong email or password.")
+    device, token = devices.issue_token(result.user, device_id.strip(), platform, app_version)
+    user = result.user
+    db.session.commit()
+    return jsonify(
+        token=token,
+        technician={"id": user.id, "email": user.email, "name": user.display_name},
+        device={"id": device.id, "device_id": device.device_id},
+    )
+
+
+@bp.put("/device/push-token")
+def push_token():
+    """Register or replace this device's FCM token (null or empty clears it)."""
+    data = json_body()
+    token = (text(data, "push_token", 4096, required=False) or "").strip() or None
+    device = current_device()
+    now = utcnow()
+    if token is not None:
+        # One installation, one token: a reinstall under a new device id must not leave the
+        # old record receiving another technician's pushes.
+        db.session.execute(
+            update(Device)
+            .where(Device.push_token == token, Device.id != device.id)
+            .values(push_token=None, push_token_updated_at=now)
+        )
+    device.push_token = token
+    device.push_token_updated_at = now
+    db.session.commit()
+    return jsonify(ok=True, push_token_updated_at=now.isoformat())

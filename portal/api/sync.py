@@ -1,0 +1,123 @@
+"""The delta pull and the action upload."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, jsonify, request
+
+from portal.api import bp
+from portal.api.common import (
+    ApiError,
+    current_device,
+    current_technician,
+    device_ref,
+    json_body,
+    writing,
+)
+from portal.domain import actions, sync
+from portal.extensions import db
+from portal.models import utcnow
+
+# Actions are small: a batch body above this is refused before it is read.
+PUSH_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _int_arg(name: str, minimum: int, maximum: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "malformed", f"'{name}' must be a whole number.", name) from None
+    if not minimum <= value <= maximum:
+        raise ApiError(400, "malformed", f"'{name}' must be {minimum} to {maximum}.", name)
+    return value
+
+
+def _network(raw: object) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or raw.lower() not in sync.NETWORKS:
+        raise ApiError(
+            400, "malformed", f"'network' must be one of: {', '.join(sync.NETWORKS)}.", "network"
+        )
+    return raw.lower()
+
+
+@bp.get("/sync/pull")
+def pull():
+    """Return what changed for this technician since the cursor."""
+    device = device_ref()
+    limit = _int_arg("limit", 1, sync.MAX_LIMIT) or sync.DEFAULT_LIMIT
+    unsent = _int_arg("unsent_count", 0, 1_000_000)
+    network = _network(request.args.get("network"))
+    try:
+        cursor = sync.decode_cursor(request.args.get("cursor"), device.user_id)
+    except sync.CursorError as exc:
+        raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
+    if cursor is None:  # a first sync: the current jobs, then the feed from here on
+        cursor = sync.Cursor(sync.snapshot_position(device.user_id), 0)
+    if cursor.after_job is not None:
+        page = sync.read_snapshot(device.user_id, device.id, cursor, limit)
+    else:
+        page = sync.read_page(device.user_id, device.id, cursor.position, limit)
+    body = {
+        "jobs": page.jobs,
+        "removed": page.removed,
+        "action_results": page.action_results,
+        "cursor": sync.encode_cursor(device.user_id, page.position, page.after_job),
+        "has_more": page.has_more,
+        "server_time": utcnow().isoformat(),
+    }
+    if not page.has_more and sync.needs_recording(device, unsent, network):
+        with writing():
+            sync.record_sync(device, unsent, network)
+    else:
+        db.session.rollback()  # end the read transaction
+    # Unsorted and compact: a page of 50 jobs is the largest answer devices poll for.
+    return current_app.response_class(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False), mimetype="application/json"
+    )
+
+
+@bp.before_request
+def _limit_push_body():
+    """Hold /sync/push to its own, smaller body limit (413 before the body is read)."""
+    if request.endpoint == "api.push":
+        request.max_content_length = min(
+            PUSH_MAX_BYTES, current_app.config.get("MAX_CONTENT_LENGTH") or PUSH_MAX_BYTES
+        )
+
+
+@bp.post("/sync/push")
+def push():
+    """Store a batch of actions in the inbox; answer per action."""
+    data = json_body()
+    raw_actions = data.get("actions")
+    if not isinstance(raw_actions, list):
+        raise ApiError(422, "malformed", "'actions' must be a list.", "actions")
+    if len(raw_actions) > actions.MAX_BATCH:
+        raise ApiError(
+            413,
+            "too_many_actions",
+            f"Send at most {actions.MAX_BATCH} actions per batch.",
+            "actions",
+        )
+    unsent = data.get("unsent_count")
+    if unsent is not None and (
+        not isinstance(unsent, int) or isinstance(unsent, bool) or not 0 <= unsent <= 1_000_000
+    ):
+        raise ApiError(
+            422, "malformed", "'unsent_count' must be a whole number ≥ 0.", "unsent_count"
+        )
+    network = _network(data.get("network"))
+    device = current_device()
+    results = actions.store(current_technician(), device, raw_actions)
+    if unsent is not None:
+        device.unsent_count = unsent
+    if network is not None:
+        device.network = network
+    db.session.commit()
+    return jsonify(results=results)

@@ -1,0 +1,224 @@
+"""Uploaded device actions: check their shape and store them in the inbox, idempotently.
+
+Everything well-formed is stored, even an action on a job the technician may not touch:
+the inbox processor fails it as ``authorization`` later, so nothing a device sends is
+dropped silently. The caller commits once, and the answer describes that commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.effects import after_commit
+from portal.extensions import db
+from portal.integrations.queue import QueueName, enqueue
+from portal.models import ActionType, Device, InboxMessage, MessageState, User, utcnow
+
+MAX_BATCH = 200
+MAX_INT = 2**31 - 1  # the database's INTEGER range
+TYPES = frozenset(t.value for t in ActionType)
+
+
+class Malformed(ValueError):
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    job_id: int
+    seq: int
+    type: str
+    payload: dict
+    created_at: datetime | None
+
+    @property
+    def payload_hash(self) -> str:
+        return payload_hash(self.job_id, self.seq, self.type, self.payload)
+
+
+def payload_hash(job_id: int, seq: int, type_: str, payload: dict) -> str:
+    """Return the sha256 of the action's canonical JSON (what makes a duplicate)."""
+    canonical = json.dumps(
+        {"job_id": job_id, "seq": seq, "type": type_, "payload": payload},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _int(raw: Any, name: str, minimum: int) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or not minimum <= raw <= MAX_INT:
+        raise Malformed(f"'{name}' must be a whole number from {minimum} to {MAX_INT}.", name)
+    return raw
+
+
+def storable_text(value: str) -> bool:
+    """Tell whether a string can be stored: no NUL, no lone surrogate (valid UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(value: Any, depth: int = 0) -> bool:
+    """Tell whether a JSON value can be stored as is (the databases refuse NUL, NaN)."""
+    if depth > 32:
+        return False
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(storable_text(k) and _storable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v, depth + 1) for v in value)
+    return True
+
+
+def parse(raw: Any) -> Action:
+    """Check one uploaded action's shape; raise Malformed naming the first bad field."""
+    if not isinstance(raw, dict):
+        raise Malformed("An action must be a JSON object.", "action")
+    try:
+        action_id = str(uuid.UUID(raw.get("id"))) if isinstance(raw.get("id"), str) else None
+    except ValueError:
+        action_id = None
+    if action_id is None:
+        raise Malformed("'id' must be a UUID.", "id")
+    job_id = _int(raw.get("job_id"), "job_id", 1)
+    seq = _int(raw.get("seq"), "seq", 1)
+    type_ = raw.get("type")
+    if type_ not in TYPES:
+        raise Malformed(f"'type' must be one of: {', '.join(sorted(TYPES))}.", "type")
+    payload = raw.get("payload")
+    if not isinstance(payload, dict):
+        raise Malformed("'payload' must be a JSON object.", "payload")
+    if not _storable(payload):
+        raise Malformed(
+            "'payload' holds text with NUL or invalid characters, or a non-finite number.",
+            "payload",
+        )
+    created = raw.get("created_at")
+    created_at = None
+    if created is not None:
+        if not isinstance(created, str) or len(created) > 40:
+            raise Malformed("'created_at' must be an ISO 8601 date and time.", "created_at")
+        try:
+            created_at = datetime.fromisoformat(created)
+        except ValueError:
+            raise Malformed(
+                "'created_at' must be an ISO 8601 date and time.", "created_at"
+            ) from None
+        if created_at.tzinfo is None:  # a device clock without zone is taken as UTC
+            created_at = created_at.replace(tzinfo=UTC)
+        try:
+            created_at = created_at.astimezone(UTC)
+        except OverflowError:
+            raise Malformed("'created_at' is out of range.", "created_at") from None
+    return Action(action_id, job_id, seq, type_, payload, created_at)
+
+
+def _raw_id(raw: Any) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value[:100] if isinstance(value, str) and storable_text(value[:100]) else None
+
+
+def _answer(existing: InboxMessage | tuple, action: Action, technician: User) -> dict:
+    tech_id, digest = existing[0], existing[1]
+    if tech_id == technician.id and digest == action.payload_hash:
+        return {"id": action.id, "state": "duplicate"}
+    return {
+        "id": action.id,
+        "state": "rejected",
+        "error": "id_reused",
+        "message": "This action id was already uploaded with different content.",
+    }
+
+
+def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict]:
+    """Store a batch of uploaded actions; return one result per action, in order."""
+    parsed: list[Action | Malformed] = []
+    for raw in raw_actions:
+        try:
+            parsed.append(parse(raw))
+        except Malformed as exc:
+            parsed.append(exc)
+    ids = [a.id for a in parsed if isinstance(a, Action)]
+    known: dict[str, tuple[int, str]] = {}
+    if ids:
+        for row in db.session.execute(
+            select(
+                InboxMessage.action_id, InboxMessage.technician_id, InboxMessage.payload_hash
+            ).where(InboxMessage.action_id.in_(set(ids)))
+        ):
+            known[row.action_id] = (row.technician_id, row.payload_hash)
+    results: list[dict] = []
+    lines: set[int] = set()
+    now = utcnow()
+    for raw, action in zip(raw_actions, parsed, strict=True):
+        if isinstance(action, Malformed):
+            result = {"id": _raw_id(raw), "state": "rejected", "error": "malformed"}
+            result.update(message=action.message, field=action.field)
+            results.append(result)
+            continue
+        if action.id in known:
+            result = _answer(known[action.id], action, technician)
+        else:
+            result = _insert(action, technician, device, now, known)
+        if result["state"] in ("accepted", "duplicate"):
+            lines.add(action.job_id)
+        results.append(result)
+    # A duplicate re-announces its line too: the first upload's enqueue may have been lost.
+    for job_id in sorted(lines):
+        after_commit(enqueue, "workers.inbox.process_line", job_id, queue_name=QueueName.INBOX)
+    return results
+
+
+def _insert(action: Action, technician: User, device: Device, now: datetime, known: dict) -> dict:
+    message = InboxMessage(
+        action_id=action.id,
+        device_id=device.id,
+        technician_id=technician.id,
+        job_id=action.job_id,
+        seq=action.seq,
+        type=action.type,
+        payload=action.payload,
+        payload_hash=action.payload_hash,
+        client_created_at=action.created_at,
+        received_at=now,
+        updated_at=now,
+        state=MessageState.QUEUED.value,
+    )
+    try:
+        # A savepoint per action: a concurrent upload of the same id (a retry racing the
+        # first attempt) loses on the unique index without undoing the rest of the batch.
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        row = db.session.execute(
+            select(InboxMessage.technician_id, InboxMessage.payload_hash).where(
+                InboxMessage.action_id == action.id
+            )
+        ).first()
+        if row is None:
+            raise
+        known[action.id] = (row[0], row[1])
+        return _answer(known[action.id], action, technician)
+    known[action.id] = (technician.id, action.payload_hash)
+    return {"id": action.id, "state": "accepted"}
