@@ -35,7 +35,6 @@ def enqueue(
     q = queue(queue_name)
     # RQ refuses positional args next to an explicit kwargs=: pass both explicitly.
     opts: dict[str, Any] = {"job_id": job_id} if job_id else {}
-    # rq refuses positional args next to an explicit kwargs=: pass both explicitly.
     if at is not None:
         return q.enqueue_at(at, task, args=args, kwargs=kwargs, **opts)
     if delay:
