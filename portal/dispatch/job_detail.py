@@ -124,3 +124,27 @@ def job_cancel(job_id: int):
         return _back(job_id)
     flash(f"{job.reference} is cancelled; it has left the technician's phone.", "success")
     return _back(job_id)
+
+
+@bp.route("/jobs/<int:job_id>/report", methods=["POST"])
+def job_report(job_id: int):
+    """Fill in report values on the technician's behalf (a repair of the job's data)."""
+    job = load_job(job_id, for_update=True)
+    values = {}
+    for field in transitions.report_fields():
+        raw = request.form.get(f"report-{field.key}")
+        if raw is None:
+            continue
+        current = (job.report or {}).get(field.key)
+        # An untouched empty input leaves the value alone; it never erases by accident.
+        if raw.strip() == "" and current in (None, ""):
+            continue
+        values[field.key] = raw.strip() or None
+    try:
+        changes = job_ops.update_report(job, values, actor()) if values else {}
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return _back(job_id)
+    flash("Report saved." if changes else "The report is unchanged.", "success")
+    return _back(job_id)
