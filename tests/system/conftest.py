@@ -59,10 +59,16 @@ class Processes:
 
 
 @pytest.fixture
-def system(app, base_env, tmp_path, request):
+def system_env() -> dict:
+    """Extra environment for the system's processes (a test module may override this)."""
+    return {}
+
+
+@pytest.fixture
+def system(app, base_env, system_env, tmp_path, request):
     """Run gunicorn with 2 processes, 2 workers and cron against this test's database."""
     env = dict(base_env)
-    env.update(getattr(request, "param", None) or {})
+    env.update(system_env)
     env.setdefault("PUSH_COALESCE_SECONDS", "0.5")
     port = free_port()
     procs = Processes(env, tmp_path)
