@@ -18,6 +18,7 @@
       F.live.refresh("#job-table, #status-counts");
     }, 600);
     F.live.on("job_changed", refresh);
+    F.live.onConnect(refresh);
   }
 
   function liveJob(jobId) {
@@ -32,6 +33,7 @@
     F.live.on("job_changed", function (data) {
       if (data && Number(data.job_id) === Number(jobId)) refresh();
     });
+    F.live.onConnect(refresh);
   }
 
   function board() {
@@ -70,9 +72,11 @@
       form.elements.assignee.value = lane.dataset.techId;
       form.submit();
     });
-    F.live.on("job_changed", F.live.debounce(function () {
+    var refreshBoard = F.live.debounce(function () {
       if (!dragged) F.live.refresh("#board, #board-unassigned");
-    }, 800));
+    }, 800);
+    F.live.on("job_changed", refreshBoard);
+    F.live.onConnect(refreshBoard);
   }
 
   /* A form marked data-busy shows that the server is working once it is sent. */

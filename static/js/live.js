@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var handlers = {};
+  var connectHandlers = [];
   var watched = [];
   var socket = null;
   var indicator = null;
@@ -22,6 +23,10 @@
     socket.on("connect", function () {
       setState("on");
       watched.forEach(function (id) { socket.emit("watch_job", { job_id: id }); });
+      // Events sent while this page was loading or offline are lost: catch up now.
+      connectHandlers.forEach(function (fn) {
+        try { fn(); } catch (e) { console.error(e); }
+      });
     });
     socket.on("disconnect", function () { setState("off"); });
     socket.onAny(function (event, data) {
@@ -35,6 +40,11 @@
   window.Fieldsync.live = {
     on: function (event, fn) {
       (handlers[event] = handlers[event] || []).push(fn);
+      connect();
+    },
+    /* Call fn on every (re)connection, to refresh what may have changed unseen. */
+    onConnect: function (fn) {
+      connectHandlers.push(fn);
       connect();
     },
     watchJob: function (id) {

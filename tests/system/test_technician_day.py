@@ -128,8 +128,9 @@ def test_a_technicians_day(system, fake_fcm, _browser, db, make_user):  # noqa: 
         repair.click("#report-edit button[type=submit]")
         repair.wait_for_selector(".flash-success")
         repair.close()
-        inbox.evaluate("window.__sameDocument = true")
         inbox.click("#retry")
+        inbox.wait_for_selector(".flash-success, .flash-info")
+        inbox.evaluate("window.__sameDocument = true")
         inbox.wait_for_selector("#message-live[data-state=completed]", timeout=30_000)
         assert inbox.evaluate("window.__sameDocument") is True
         screenshot(inbox, "system-inbox-after-retry")
