@@ -35,7 +35,7 @@ def enqueue(
     q = queue(queue_name)
     opts: dict[str, Any] = {"job_id": job_id} if job_id else {}
     if at is not None:
-        return q.enqueue_at(at, task, *args, kwargs=kwargs, **opts)
+        return q.enqueue_at(at, task, args=args, kwargs=kwargs, **opts)
     if delay:
-        return q.enqueue_in(timedelta(seconds=delay), task, *args, kwargs=kwargs, **opts)
-    return q.enqueue(task, *args, kwargs=kwargs, **opts)
+        return q.enqueue_in(timedelta(seconds=delay), task, args=args, kwargs=kwargs, **opts)
+    return q.enqueue(task, args=args, kwargs=kwargs, **opts)
