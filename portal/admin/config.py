@@ -150,10 +150,6 @@ def technician_rights(user_id: int):
         for value in sorted(wanted):
             db.session.add(TechnicianRight(user_id=user.id, right=value))
         db.session.commit()
-        db.session.expire(user)
-        flash(
-            f"Rights of {user.display_name} saved. Retry the actions that failed on them.",
-            "success",
-        )
+        flash(f"Rights of {name} saved. Retry the actions that failed on them.", "success")
         return redirect(url_for("admin.technician_rights", user_id=user_id))
     return render_template("admin/rights.html", user=user, rights=list(Right))
