@@ -81,3 +81,80 @@ def make_job(db, make_user):
 def reload(db, model, id_):
     db.session.expire_all()
     return db.session.get(model, id_)
+
+
+class WorkerPool:
+    """Real worker processes (``flask --app wsgi worker``) that a test may kill and restart."""
+
+    def __init__(self, env: dict, size: int):
+        self.env = env
+        self.procs: list = [None] * size
+        self.kills = 0
+
+    def _start(self, i: int) -> None:
+        import subprocess
+
+        from tests.conftest import ROOT
+
+        self.procs[i] = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "flask"),
+                "--app",
+                "wsgi",
+                "worker",
+                "--queues",
+                "inbox",
+                "--no-scheduler",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> WorkerPool:
+        for i in range(len(self.procs)):
+            self._start(i)
+        return self
+
+    def keep_alive(self) -> None:
+        """Restart any worker that died (killed, or crashed when Redis lost its state)."""
+        for i, proc in enumerate(self.procs):
+            if proc is None or proc.poll() is not None:
+                self._start(i)
+
+    def kill(self, i: int = 0) -> None:
+        import signal
+
+        self.procs[i].send_signal(signal.SIGKILL)
+        self.procs[i].wait(10)
+        self.kills += 1
+        self._start(i)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            if proc is not None:
+                try:
+                    proc.wait(10)
+                except Exception:
+                    proc.kill()
+                    proc.wait(5)
+
+
+@pytest.fixture
+def worker_pool(base_env):
+    """Start worker processes with a short line lock (a killed worker's line frees quickly)."""
+    pools: list[WorkerPool] = []
+
+    def make(size: int = 2, lock_seconds: int = 3) -> WorkerPool:
+        env = dict(base_env, INBOX_LOCK_SECONDS=str(lock_seconds))
+        pool = WorkerPool(env, size).start()
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        pool.stop()
