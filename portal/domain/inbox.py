@@ -163,10 +163,11 @@ def _heads(rows: list[InboxMessage]) -> list[InboxMessage]:
     return list(heads.values())
 
 
-def _claim(job_id: int, retry_failed: bool) -> tuple[int, int] | None:
+def _claim(job_id: int, retry_failed: bool, skip: set[int]) -> tuple[int, int] | None:
     """Pick the line's next action and mark it ``processing``; return (message, attempt) ids.
 
-    Returns None when the line is done, held behind a failure, or waiting.
+    Returns None when the line is done, held behind a failure, or waiting. ``skip`` holds
+    actions found waiting for their photo during this pass, so another device's line goes on.
     """
     rows = _unfinished(job_id)
     failed = [r for r in rows if r.state == MessageState.FAILED.value]
@@ -181,6 +182,8 @@ def _claim(job_id: int, retry_failed: bool) -> tuple[int, int] | None:
             after_commit(_emit, 0, job_id)
     else:
         for head in sorted(_heads(rows), key=lambda r: r.id):
+            if head.id in skip:
+                continue
             if predecessor_arrived(head):
                 chosen = head
                 break
@@ -358,14 +361,17 @@ def attempt(message_id: int, attempt_id: int) -> str:
 
 def _drain(job_id: int, lock: LineLock, retry_failed: bool) -> dict[str, int]:
     counts: dict[str, int] = {}
+    waiting: set[int] = set()
     while lock.renew():
-        claimed = _claim(job_id, retry_failed)
+        claimed = _claim(job_id, retry_failed, waiting)
         retry_failed = False  # only the failed head is tried again, once per call
         if claimed is None:
             break
         state = attempt(*claimed)
         counts[state] = counts.get(state, 0) + 1
-        if state != MessageState.COMPLETED.value:
+        if state == "waiting":
+            waiting.add(claimed[0])
+        elif state != MessageState.COMPLETED.value:
             break
     return counts
 

@@ -272,3 +272,21 @@ def test_the_checker_retries_failures_and_revives_lines_redis_forgot(
     assert state_of(db, failing).state == "completed"
     assert state_of(db, orphan).state == "completed"
     assert state_of(db, failing).attempts == 2
+
+
+def test_a_photo_waiting_on_one_device_does_not_stop_another_devices_line(
+    db, technician, make_job, upload, run_worker
+):
+    from portal.models import Device
+
+    other = Device(device_id="tablet-2", user_id=technician.id)
+    db.session.add(other)
+    db.session.commit()
+    job = make_job(technician)
+    photo = upload(
+        technician, job.id, 1, "photo_added", {"file_id": "p-9"}, device=technician.device
+    )
+    note = upload(technician, job.id, 1, "note", {"text": "from the tablet"}, device=other)
+    run_worker(["inbox"])
+    assert state_of(db, photo).state == "queued"
+    assert state_of(db, note).state == "completed"
