@@ -38,22 +38,17 @@ from flask import current_app
 from sqlalchemy import and_, exists, select, text, update
 
 from portal.domain import feed
-from portal.domain import jobs as job_ops
-from portal.domain.errors import AuthorizationError, DomainError, ValidationError
+from portal.domain.errors import DomainError
+from portal.domain.inbox_apply import PhotoNotArrived, apply
 from portal.effects import after_commit
 from portal.extensions import db, get_redis
 from portal.integrations import realtime
 from portal.models import (
-    ActionType,
-    Device,
     ErrorCategory,
     InboxAttempt,
     InboxLineMark,
     InboxMessage,
-    JobFile,
     MessageState,
-    Right,
-    User,
     utcnow,
 )
 
@@ -61,20 +56,10 @@ log = logging.getLogger(__name__)
 
 LOCK_PREFIX = "fieldsync:inbox:line:"
 UNFINISHED = (MessageState.QUEUED.value, MessageState.PROCESSING.value, MessageState.FAILED.value)
-RIGHT_FOR = {
-    ActionType.STATUS_CHANGE.value: Right.CHANGE_STATUS,
-    ActionType.REPORT_UPDATE.value: Right.EDIT_REPORT,
-    ActionType.PHOTO_ADDED.value: Right.UPLOAD_PHOTOS,
-    ActionType.NOTE.value: Right.ADD_NOTES,
-}
 WORKER_NAME = f"{socket.gethostname()}.{os.getpid()}"
 
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"  # noqa: E501
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"  # noqa: E501
-
-
-class PhotoNotArrived(Exception):
-    """The photo an action names has not been uploaded yet: the action waits for it."""
 
 
 class LineLock:
@@ -213,62 +198,6 @@ def _claim(job_id: int, retry_failed: bool, skip: set[int]) -> tuple[int, int] |
 # --- applying one action --------------------------------------------------------------------
 
 
-def _apply(message: InboxMessage) -> None:
-    """Apply the action through the job services, as the technician on their device."""
-    technician = db.session.get(User, message.technician_id)
-    device = db.session.get(Device, message.device_id) if message.device_id else None
-    job = job_ops.get_for_update(message.job_id)
-    who = technician.display_name if technician else f"technician {message.technician_id}"
-    if technician is None or job is None or job.assignee_id != technician.id:
-        name = job.reference if job is not None else f"Job {message.job_id}"
-        raise AuthorizationError(f"{name} is not assigned to {who}.", "job_id")
-    right = RIGHT_FOR.get(message.type)
-    if right is None:
-        raise ValidationError(f"'{message.type}' is not an action type.", "type")
-    if not technician.has_right(right):
-        raise AuthorizationError(f"{who} lacks the right '{right.value}'.", right.value)
-    actor = job_ops.Actor.on_device(technician, device)
-    payload = message.payload if isinstance(message.payload, dict) else {}
-    problem = payload_problem(message.type, payload)
-    if problem:
-        raise ValidationError(problem[1], problem[0])
-    if message.type == ActionType.STATUS_CHANGE.value:
-        job_ops.change_status(job, payload["to"], actor)
-    elif message.type == ActionType.REPORT_UPDATE.value:
-        job_ops.update_report(job, payload["fields"], actor)
-    elif message.type == ActionType.NOTE.value:
-        job_ops.add_note(job, payload["text"], actor)
-    else:
-        # The upload itself recorded the photo in the job's history (files.add_file).
-        found = db.session.scalar(
-            select(
-                exists().where(
-                    JobFile.job_id == job.id, JobFile.client_file_id == str(payload["file_id"])
-                )
-            )
-        )
-        if not found:
-            raise PhotoNotArrived(f"Waiting for the photo {payload['file_id']} to be uploaded")
-
-
-def payload_problem(kind: str, payload: object) -> tuple[str, str] | None:
-    """Return (field, message) when ``payload`` does not fit the action type, else None."""
-    if not isinstance(payload, dict):
-        return "payload", "The payload must be a JSON object."
-    needs = {
-        ActionType.STATUS_CHANGE.value: ("to", str, "a status name"),
-        ActionType.REPORT_UPDATE.value: ("fields", dict, "an object of report fields"),
-        ActionType.PHOTO_ADDED.value: ("file_id", str, "the photo's file id"),
-        ActionType.NOTE.value: ("text", str, "the note's text"),
-    }.get(kind)
-    if needs is None:
-        return "type", f"'{kind}' is not an action type."
-    key, typ, what = needs
-    if not isinstance(payload.get(key), typ) or (typ is str and not payload[key].strip()):
-        return key, f"The payload needs '{key}': {what}."
-    return None
-
-
 def _blocked(message: InboxMessage) -> bool:
     """Return whether an earlier action of the device is unfinished or the job has a failure."""
     earlier = and_(
@@ -326,7 +255,7 @@ def attempt(message_id: int, attempt_id: int) -> str:
             message.state = MessageState.QUEUED.value
             db.session.commit()
             return "skipped"
-        _apply(message)
+        apply(message)
         message.state = MessageState.COMPLETED.value
         message.error_category = message.error_message = message.wait_reason = None
         message.processed_at = utcnow()

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 
 from portal.domain import inbox
 from portal.domain.errors import ValidationError
+from portal.domain.inbox_apply import payload_problem
 from portal.extensions import db
 from portal.models import InboxAudit, InboxLineMark, InboxMessage, MessageState, User, utcnow
 
@@ -77,7 +78,7 @@ def parse_payload(text: str, kind: str) -> dict:
         payload = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"Not valid JSON: {exc}", "payload") from None
-    problem = inbox.payload_problem(kind, payload)
+    problem = payload_problem(kind, payload)
     if problem:
         raise ValidationError(problem[1], "payload")
     return payload
