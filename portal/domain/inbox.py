@@ -148,11 +148,14 @@ def _heads(rows: list[InboxMessage]) -> list[InboxMessage]:
     return list(heads.values())
 
 
-def _claim(job_id: int, retry_failed: bool, skip: set[int]) -> tuple[int, int] | None:
-    """Pick the line's next action and mark it ``processing``; return (message, attempt) ids.
+def _claim(
+    job_id: int, retry_failed: bool, skip: set[int], done: set[tuple[int, int]]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Pick the next action, mark it ``processing``; return ((message, attempt), (device, seq)).
 
     Returns None when the line is done, held behind a failure, or waiting. ``skip`` holds
-    actions found waiting for their photo during this pass, so another device's line goes on.
+    actions found waiting for their photo during this pass, so another device's line goes on;
+    ``done`` the (device, seq) completed in it, whose successors need no predecessor lookup.
     """
     rows = _unfinished(job_id)
     failed = [r for r in rows if r.state == MessageState.FAILED.value]
@@ -169,7 +172,7 @@ def _claim(job_id: int, retry_failed: bool, skip: set[int]) -> tuple[int, int] |
         for head in sorted(_heads(rows), key=lambda r: r.id):
             if head.id in skip:
                 continue
-            if predecessor_arrived(head):
+            if (_device_key(head), head.seq - 1) in done or predecessor_arrived(head):
                 chosen = head
                 break
             reason = f"Waiting for action #{head.seq - 1} from the device"
@@ -184,15 +187,17 @@ def _claim(job_id: int, retry_failed: bool, skip: set[int]) -> tuple[int, int] |
         # again), so it need not wait for the disk; the outcome below does.
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     chosen.state = MessageState.PROCESSING.value
+    picked = (_device_key(chosen), chosen.seq)
     chosen.processing_started_at = utcnow()
     chosen.attempts = (chosen.attempts or 0) + 1
     attempt = InboxAttempt(message_id=chosen.id, worker=WORKER_NAME)
     db.session.add(attempt)
-    announce(chosen)
+    # "processing" is transient: no feed entry or live event; the outcome will follow.
+    chosen.updated_at = utcnow()
     db.session.flush()
     ids = (chosen.id, attempt.id)
     db.session.commit()
-    return ids
+    return ids, picked
 
 
 # --- applying one action --------------------------------------------------------------------
@@ -291,15 +296,19 @@ def attempt(message_id: int, attempt_id: int) -> str:
 def _drain(job_id: int, lock: LineLock, retry_failed: bool) -> dict[str, int]:
     counts: dict[str, int] = {}
     waiting: set[int] = set()
+    done: set[tuple[int, int]] = set()
     while lock.renew():
-        claimed = _claim(job_id, retry_failed, waiting)
+        claimed = _claim(job_id, retry_failed, waiting, done)
         retry_failed = False  # only the failed head is tried again, once per call
         if claimed is None:
             break
-        state = attempt(*claimed)
+        ids, picked = claimed
+        state = attempt(*ids)
         counts[state] = counts.get(state, 0) + 1
-        if state == "waiting":
-            waiting.add(claimed[0])
+        if state == MessageState.COMPLETED.value:
+            done.add(picked)
+        elif state == "waiting":
+            waiting.add(ids[0])
         elif state != MessageState.COMPLETED.value:
             break
     return counts
