@@ -54,7 +54,9 @@ def test_actions_are_applied_in_order_through_the_job_services(
         assert state_of(db, m).state == "completed"
     job = reload(db, Job, job.id)
     assert job.status == "finished" and job.report["resolution"] == "Fixed"
-    events = db.session.scalars(select(JobEvent).where(JobEvent.job_id == job.id)).all()
+    events = db.session.scalars(
+        select(JobEvent).where(JobEvent.job_id == job.id).order_by(JobEvent.id)
+    ).all()
     device_events = [e for e in events if e.origin == "device"]
     assert [e.kind for e in device_events] == ["status", "report", "note", "status"]
     assert all(e.device_id == dev.id for e in device_events)
