@@ -32,7 +32,7 @@
   var line = document.getElementById("line-live");
   var refreshList = live.debounce(function () {
     remember();
-    live.refresh("#inbox-counts, #inbox-bar, #inbox-chart, #inbox-rows");
+    live.refresh("#inbox-counts, #inbox-bar, #inbox-chart, #inbox-rows, #inbox-total");
   }, 400);
   var refreshMessage = live.debounce(function () { live.refresh("#message-live"); }, 200);
   var refreshLine = live.debounce(function () { live.refresh("#line-live"); }, 300);

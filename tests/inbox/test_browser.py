@@ -33,6 +33,7 @@ def test_admin_sees_a_failure_live_fixes_the_right_and_sees_it_complete(
     assert "authorization" in row.inner_text()
     page.evaluate("window.__sameDocument = true")
     assert page.locator('[data-count="failed"] b').inner_text() == "1"
+    assert page.inner_text("#inbox-total") == "1 message"
     screenshot(page, "inbox-list-failed")
 
     row.locator("a").first.click()
