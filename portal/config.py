@@ -50,6 +50,8 @@ def load(instance_path: str) -> dict:
         "FCM_ENDPOINT": os.environ.get("FCM_ENDPOINT") or "https://fcm.googleapis.com/v1/projects",
         "INBOX_RETRY_MINUTES": _int("INBOX_RETRY_MINUTES", 5),
         "INBOX_RETENTION_DAYS": _int("INBOX_RETENTION_DAYS", 7),
+        # How long a worker may hold a job line without renewing (a killed one loses it).
+        "INBOX_LOCK_SECONDS": _int("INBOX_LOCK_SECONDS", 30),
         "PUSH_COALESCE_SECONDS": float(os.environ.get("PUSH_COALESCE_SECONDS") or 2),
         "FILES_DIR": os.environ.get("FILES_DIR") or str(inst / "files"),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,

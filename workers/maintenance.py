@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from portal.domain import inbox_admin
 from portal.extensions import get_redis
 
 LAST_RUN_KEY = "fieldsync:periodic:last_run"
@@ -22,7 +23,7 @@ def _mark(name: str, started: float, result: dict) -> None:
 def check_inbox() -> dict:
     """Retry failed inbox messages and re-enqueue idle lines."""
     started = time.time()
-    result: dict = {}
+    result: dict = inbox_admin.check()
     _mark("inbox-checker", started, result)
     return result
 
@@ -30,6 +31,6 @@ def check_inbox() -> dict:
 def clean_inbox() -> dict:
     """Delete completed inbox messages older than the retention period."""
     started = time.time()
-    result: dict = {}
+    result: dict = inbox_admin.clean()
     _mark("inbox-cleaner", started, result)
     return result

@@ -9,6 +9,7 @@ from portal.models.inbox import (
     ErrorCategory,
     InboxAttempt,
     InboxAudit,
+    InboxLineMark,
     InboxMessage,
     MessageState,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "FileKind",
     "InboxAttempt",
     "InboxAudit",
+    "InboxLineMark",
     "InboxMessage",
     "Job",
     "JobEvent",

@@ -43,6 +43,8 @@ class InboxMessage(db.Model):
         Index("ix_inbox_messages_line", "job_id", "state", "seq"),
         Index("ix_inbox_messages_state_received", "state", "received_at"),
         Index("ix_inbox_messages_device_job_seq", "device_id", "job_id", "seq"),
+        # The cleaner finds old completed messages by this index.
+        Index("ix_inbox_messages_state_processed", "state", "processed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +69,8 @@ class InboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # An admin let this action go ahead without its missing predecessor.
     released: Mapped[bool] = mapped_column(default=False)
+    # Why a queued action cannot run yet (its predecessor or its photo has not arrived).
+    wait_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -110,3 +114,18 @@ class InboxAudit(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     user: Mapped[User | None] = relationship()
+
+
+class InboxLineMark(db.Model):
+    """The highest seq of a device's line on a job whose messages the cleaner deleted.
+
+    A later action's predecessor may have been cleaned away; this mark tells the processor
+    it did arrive, so the action does not wait for it forever.
+    """
+
+    __tablename__ = "inbox_line_marks"
+
+    job_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The device's id, or 0 where the device record is gone (keeps the key not null).
+    device_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cleaned_through: Mapped[int] = mapped_column(Integer, default=0)

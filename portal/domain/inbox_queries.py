@@ -1,0 +1,211 @@
+"""Read the inbox: filtered lists, counts per state, the last days by state, a job's line.
+
+Two states are shown but not stored: *held* (queued behind a failed action of the same job)
+and *waiting* (queued while its predecessor or its photo has not arrived); they are computed
+in SQL so the list can be filtered by them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, case, exists, func, literal, select
+from sqlalchemy.orm import aliased
+
+from portal.extensions import db
+from portal.models import (
+    ErrorCategory,
+    InboxAttempt,
+    InboxAudit,
+    InboxMessage,
+    MessageState,
+    User,
+    utcnow,
+)
+
+STORED = [s.value for s in MessageState]
+SHOWN = ["queued", "waiting", "held", "processing", "failed", "completed", "discarded"]
+CATEGORIES = [c.value for c in ErrorCategory]
+
+_other = aliased(InboxMessage)
+_failed_in_job = exists().where(
+    _other.job_id == InboxMessage.job_id,
+    _other.state == MessageState.FAILED.value,
+    _other.id != InboxMessage.id,
+)
+_queued = InboxMessage.state == MessageState.QUEUED.value
+IS_HELD = and_(_queued, _failed_in_job)
+IS_WAITING = and_(_queued, ~_failed_in_job, InboxMessage.wait_reason.is_not(None))
+SHOWN_STATE = case(
+    (IS_HELD, literal("held")), (IS_WAITING, literal("waiting")), else_=InboxMessage.state
+)
+
+
+@dataclass
+class Filter:
+    """What the list shows; built from the query string, so a filter is a shareable URL."""
+
+    state: str = ""
+    category: str = ""
+    technician: int | None = None
+    job: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    has_errors: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> Filter:
+        def as_int(name: str) -> int | None:
+            raw = (args.get(name) or "").strip().lstrip("#")
+            return int(raw) if raw.isdigit() else None
+
+        def as_date(name: str) -> date | None:
+            try:
+                return date.fromisoformat((args.get(name) or "").strip())
+            except ValueError:
+                return None
+
+        state = args.get("state", "")
+        category = args.get("category", "")
+        return cls(
+            state=state if state in SHOWN else "",
+            category=category if category in CATEGORIES else "",
+            technician=as_int("technician"),
+            job=as_int("job"),
+            date_from=as_date("date_from"),
+            date_to=as_date("date_to"),
+            has_errors=args.get("has_errors") in ("1", "on", "true"),
+        )
+
+    def args(self) -> dict[str, str]:
+        """Return the non-empty filter values as query-string arguments."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value not in (None, "", False):
+                out[f.name] = "1" if value is True else str(value)
+        return out
+
+    def apply(self, query: Select, skip_state: bool = False) -> Select:
+        if self.state and not skip_state:
+            if self.state == "held":
+                query = query.where(IS_HELD)
+            elif self.state == "waiting":
+                query = query.where(IS_WAITING)
+            elif self.state == "queued":
+                query = query.where(_queued, ~IS_HELD, ~IS_WAITING)
+            else:
+                query = query.where(InboxMessage.state == self.state)
+        if self.category:
+            query = query.where(InboxMessage.error_category == self.category)
+        if self.technician:
+            query = query.where(InboxMessage.technician_id == self.technician)
+        if self.job:
+            query = query.where(InboxMessage.job_id == self.job)
+        if self.date_from:
+            start = datetime.combine(self.date_from, time.min).replace(tzinfo=utcnow().tzinfo)
+            query = query.where(InboxMessage.received_at >= start)
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), time.min)
+            query = query.where(InboxMessage.received_at < end.replace(tzinfo=utcnow().tzinfo))
+        if self.has_errors:
+            query = query.where(InboxMessage.error_category.is_not(None))
+        return query
+
+
+def messages(flt: Filter, page: int = 1, per_page: int = 50) -> tuple[list, int]:
+    """Return ([(message, shown state)], total) for one page of the filtered list."""
+    base = flt.apply(select(InboxMessage, SHOWN_STATE.label("shown")))
+    total = db.session.scalar(flt.apply(select(func.count(InboxMessage.id)))) or 0
+    rows = db.session.execute(
+        base.order_by(InboxMessage.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return [(r[0], r[1]) for r in rows], total
+
+
+def matching_ids(flt: Filter, state: str | None = None) -> list[int]:
+    """Return the ids of messages the filter matches (optionally only in stored ``state``)."""
+    query = flt.apply(select(InboxMessage.id))
+    if state:
+        query = query.where(InboxMessage.state == state)
+    return list(db.session.scalars(query.order_by(InboxMessage.id)))
+
+
+def counts(flt: Filter | None = None) -> dict[str, int]:
+    """Return the number of messages per shown state (under the filter, ignoring its state)."""
+    query = select(SHOWN_STATE, func.count(InboxMessage.id)).group_by(SHOWN_STATE)
+    if flt is not None:
+        query = flt.apply(query, skip_state=True)
+    found = dict(db.session.execute(query).all())
+    return {s: int(found.get(s, 0)) for s in SHOWN}
+
+
+def last_days(days: int = 7) -> list[dict]:
+    """Return, per day of the last ``days`` (oldest first), message counts per stored state."""
+    today = utcnow().date()
+    first = today - timedelta(days=days - 1)
+    start = datetime.combine(first, time.min).replace(tzinfo=utcnow().tzinfo)
+    day = func.date(InboxMessage.received_at)
+    rows = db.session.execute(
+        select(day, InboxMessage.state, func.count(InboxMessage.id))
+        .where(InboxMessage.received_at >= start)
+        .group_by(day, InboxMessage.state)
+    ).all()
+    table = {first + timedelta(days=i): dict.fromkeys(STORED, 0) for i in range(days)}
+    for d, state, n in rows:
+        key = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
+        if key in table and state in table[key]:
+            table[key][state] = int(n)
+    return [{"day": d, "counts": c, "total": sum(c.values())} for d, c in table.items()]
+
+
+def line(job_id: int) -> list[tuple[InboxMessage, str]]:
+    """Return every message of a job's line in order, with its shown state."""
+    rows = db.session.execute(
+        select(InboxMessage, SHOWN_STATE)
+        .where(InboxMessage.job_id == job_id)
+        .order_by(InboxMessage.device_id, InboxMessage.seq, InboxMessage.id)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def shown_state(message: InboxMessage) -> str:
+    return db.session.scalar(select(SHOWN_STATE).where(InboxMessage.id == message.id)) or ""
+
+
+def held_behind(message: InboxMessage) -> list[InboxMessage]:
+    """Return the queued actions of the job that this failed action holds back."""
+    if message.state != MessageState.FAILED.value:
+        return []
+    return list(
+        db.session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.job_id == message.job_id, _queued)
+            .order_by(InboxMessage.seq, InboxMessage.id)
+        )
+    )
+
+
+def attempts(message_id: int) -> list[InboxAttempt]:
+    return list(
+        db.session.scalars(
+            select(InboxAttempt)
+            .where(InboxAttempt.message_id == message_id)
+            .order_by(InboxAttempt.id.desc())
+        )
+    )
+
+
+def audit(message_id: int) -> list[InboxAudit]:
+    return list(
+        db.session.scalars(
+            select(InboxAudit).where(InboxAudit.message_id == message_id).order_by(InboxAudit.id)
+        )
+    )
+
+
+def technicians() -> list[User]:
+    return list(
+        db.session.scalars(select(User).where(User.role == "technician").order_by(User.name))
+    )
