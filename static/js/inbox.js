@@ -37,6 +37,11 @@
   var refreshMessage = live.debounce(function () { live.refresh("#message-live"); }, 200);
   var refreshLine = live.debounce(function () { live.refresh("#line-live"); }, 300);
 
+  live.onConnect(function () {
+    if (list) refreshList();
+    if (message) refreshMessage();
+    if (line) refreshLine();
+  });
   live.on("inbox_message", function (data) {
     if (list) refreshList();
     if (message && data && String(data.job_id) === message.dataset.job) refreshMessage();
