@@ -93,7 +93,8 @@ def test_dispatcher_plans_a_job_from_creation_to_the_day_board(
     lane = page.locator(f".lane[data-tech-id='{tariq.id}']")
     assert lane.locator(f".bjob[data-job-id='{job.id}']").count() == 1
     # Assign an unassigned job by dragging it onto Tess's row.
-    loose = fresh_job(db, "J-000001")
+    db.session.rollback()
+    loose = db.session.scalar(select(Job).where(Job.title == "Annual inspection"))
     card = page.locator(f".lane[data-tech-id=''] .bjob[data-job-id='{loose.id}']")
     tess_lane = page.locator(".lane[data-tech-id]").filter(has_text="Tess Technician")
     card.drag_to(tess_lane.locator(".lane-track"))
