@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from portal.domain import inbox_admin
+from portal.domain import inbox_admin, push_sender
 from portal.extensions import get_redis
 
 LAST_RUN_KEY = "fieldsync:periodic:last_run"
@@ -33,4 +33,12 @@ def clean_inbox() -> dict:
     started = time.time()
     result: dict = inbox_admin.clean()
     _mark("inbox-cleaner", started, result)
+    return result
+
+
+def sweep_pushes() -> dict:
+    """Send due pushes whose send task was lost (Redis lost its queue, a worker died)."""
+    started = time.time()
+    result: dict = {"handled": push_sender.flush()}
+    _mark("push-sweeper", started, result)
     return result

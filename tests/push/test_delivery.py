@@ -242,3 +242,21 @@ def test_the_send_task_sends_one_named_push_when_it_is_due(
     run_push_worker()
     [got] = fake_fcm.requests
     assert got.token == device.push_token and _push_state(db, push.id) == "sent"
+
+
+def test_the_sweeper_sends_a_push_whose_send_task_redis_lost(
+    fcm_app, db, fake_fcm, phone, new_job, run_push_worker
+):
+    from portal.extensions import get_redis
+    from workers import maintenance
+
+    tech, device = phone()
+    new_job(assignee=tech)
+    get_redis().flushdb()  # the queued send task is gone
+    run_push_worker()
+    assert fake_fcm.requests == []
+    assert maintenance.sweep_pushes()["handled"] == 1
+    [received] = fake_fcm.wait_for(1)
+    assert received.token == device.push_token
+    [push] = _pushes(db)
+    assert push.state == "sent"
