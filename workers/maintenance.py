@@ -6,15 +6,14 @@ import json
 import time
 
 from portal.domain import inbox_admin, push_sender
+from portal.domain.health import PERIODIC_RUNS_KEY
 from portal.extensions import get_redis
-
-LAST_RUN_KEY = "fieldsync:periodic:last_run"
 
 
 def _mark(name: str, started: float, result: dict) -> None:
     """Record the last run of a periodic task (the admin status page shows it)."""
     get_redis().hset(
-        LAST_RUN_KEY,
+        PERIODIC_RUNS_KEY,
         name,
         json.dumps({"started": started, "finished": time.time(), "result": result}),
     )

@@ -11,12 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from portal.api import bp
 from portal.api.common import ApiError, current_device, current_technician, text
 from portal.domain import files as file_ops
+from portal.domain import inbox
 from portal.domain.actions import storable_text
 from portal.domain.jobs import Actor
 from portal.domain.sync import visible_to
-from portal.effects import after_commit
 from portal.extensions import db
-from portal.integrations.queue import QueueName, enqueue
 from portal.models import FileKind, Job, JobFile, Right
 
 PHOTO_TYPES = frozenset(
@@ -115,7 +114,7 @@ def upload_file():
             )
         record, created = existing, False
     # A photo_added action may be waiting in the job's line for this very file.
-    after_commit(enqueue, "workers.inbox.process_line", job.id, queue_name=QueueName.INBOX)
+    inbox.enqueue_line(job.id)
     db.session.commit()
     body = dict(record.to_meta(), job_id=record.job_id, file_id=file_id, created=created)
     return jsonify(body), 201 if created else 200

@@ -18,9 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.effects import after_commit
+from portal.domain import inbox
 from portal.extensions import db
-from portal.integrations.queue import QueueName, enqueue
 from portal.models import ActionType, Device, InboxMessage, MessageState, User, utcnow
 
 MAX_BATCH = 200
@@ -186,7 +185,7 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
         results.append(result)
     # A duplicate re-announces its line too: the first upload's enqueue may have been lost.
     for job_id in sorted(lines):
-        after_commit(enqueue, "workers.inbox.process_line", job_id, queue_name=QueueName.INBOX)
+        inbox.enqueue_line(job_id)
     return results
 
 

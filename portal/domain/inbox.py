@@ -102,9 +102,8 @@ def enqueue_line(job_id: int, retry_failed: bool = False) -> None:
     """After commit, have a worker process the job's line."""
     from portal.integrations.queue import QueueName, enqueue
 
-    after_commit(
-        enqueue, "workers.inbox.process_line", job_id, retry_failed, queue_name=QueueName.INBOX
-    )
+    args = (job_id, True) if retry_failed else (job_id,)
+    after_commit(enqueue, "workers.inbox.process_line", *args, queue_name=QueueName.INBOX)
 
 
 # --- the order of a line --------------------------------------------------------------------
