@@ -3,6 +3,9 @@
 A request or task calls :func:`after_commit` while it changes data; if the transaction
 commits, the effects run in order, each once; if it rolls back, they are dropped. This is
 what keeps a push or a live update from announcing a change that never happened.
+
+Savepoints: releasing one runs nothing (the root transaction may still roll back), and
+rolling one back forgets only the effects asked for inside it.
 """
 
 from __future__ import annotations
@@ -26,14 +29,24 @@ def after_commit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     pending: dict = db.session.info.setdefault(_KEY, {})
     key = (fn, args, tuple(sorted(kwargs.items())))
     # The same effect asked for twice in one transaction runs once (e.g. one line enqueue).
-    pending.setdefault(key, (fn, args, kwargs))
+    pending.setdefault(key, (fn, args, kwargs, db.session().get_nested_transaction()))
+
+
+def _inside(transaction: Any, savepoint: Any) -> bool:
+    while transaction is not None:
+        if transaction is savepoint:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _run(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: wait for the root commit
     pending = session.info.pop(_KEY, None)
     if not pending:
         return
-    for fn, args, kwargs in pending.values():
+    for fn, args, kwargs, _ in pending.values():
         try:
             fn(*args, **kwargs)
         except Exception:  # an effect failing must not turn a committed change into an error
@@ -41,7 +54,14 @@ def _run(session: Session) -> None:
 
 
 def _drop(session: Session, *_: Any) -> None:
-    session.info.pop(_KEY, None)
+    savepoint = session.get_nested_transaction()
+    if savepoint is None:
+        session.info.pop(_KEY, None)
+        return
+    pending = session.info.get(_KEY) or {}
+    for key, (*_, asked_in) in list(pending.items()):
+        if _inside(asked_in, savepoint):
+            del pending[key]
 
 
 def init_app(app: Flask) -> None:

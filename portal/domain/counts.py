@@ -41,6 +41,8 @@ def _tally(session: Session, _ctx) -> None:
 
 
 def _apply(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released: the root commit applies the whole tally
     if session.info.get(_KEY) or session.new or session.dirty or session.deleted:
         session.flush()
     deltas: Counter | None = session.info.pop(_KEY, None)
