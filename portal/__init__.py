@@ -59,6 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     effects.init_app(app)
 
+    from portal.domain import feed
+
+    feed.init_app(app)
+
     from portal import cli, sockets  # noqa: F401
 
     cli.init_app(app)

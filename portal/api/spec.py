@@ -27,6 +27,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "not found, or not one of the technician's",
         405: "method not allowed",
         409: "conflicting reuse of an id",
+        410: "cursor_expired: the cursor is older than the sync history kept; pull without one",
         413: "body too large or batch too long",
         415: "unsupported content type",
         416: "range not satisfiable",
@@ -174,7 +175,7 @@ PATHS: dict[str, Any] = {
                     },
                     "a page of changes",
                 ),
-                **_errors(400, 401),
+                **_errors(400, 401, 410),
             },
         }
     },

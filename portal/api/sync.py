@@ -54,15 +54,11 @@ def pull():
     unsent = _int_arg("unsent_count", 0, 1_000_000)
     network = _network(request.args.get("network"))
     try:
-        cursor = sync.decode_cursor(request.args.get("cursor"), device.user_id)
+        page = sync.pull(device.user_id, device.id, request.args.get("cursor"), limit)
     except sync.CursorError as exc:
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
-    if cursor is None:  # a first sync: the current jobs, then the feed from here on
-        cursor = sync.Cursor(sync.snapshot_position(device.user_id), 0)
-    if cursor.after_job is not None:
-        page = sync.read_snapshot(device.user_id, device.id, cursor, limit)
-    else:
-        page = sync.read_page(device.user_id, device.id, cursor.position, limit)
+    except sync.CursorExpired as exc:
+        raise ApiError(410, "cursor_expired", str(exc), "cursor") from None
     body = {
         "jobs": page.jobs,
         "removed": page.removed,

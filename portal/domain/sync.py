@@ -1,8 +1,13 @@
 """The delta pull: a technician's feed since a cursor, collapsed into job documents.
 
 Cost is proportional to the feed entries after the cursor (an indexed range on
-``(technician_id, id)``), never to the number of jobs in the database. A pull without a
-cursor (a first sync) sends the technician's current jobs instead of replaying history.
+``(technician_id, position)``), never to the number of jobs in the database. A pull without
+a cursor (a first sync) sends the technician's current jobs instead of replaying history.
+
+Positions are given in commit order (see :mod:`portal.domain.feed`), so the next cursor is
+simply the last position read: a change that commits later always lands above it, however
+long its transaction stayed open, and a pull with the cursor just returned is empty as soon
+as nothing changed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select, update
 
+from portal.domain import feed
 from portal.domain.sync_documents import action_result, job_document, load_jobs, visible_to
 from portal.extensions import db
 from portal.models import (
@@ -34,9 +40,6 @@ NETWORKS = ("offline", "2g", "edge", "gprs", "3g", "lte", "5g", "wifi", "unknown
 # A successful sync is recorded at most this often when nothing else changed, so a
 # device polling an empty feed does not cost a write per pull.
 RECORD_EVERY = timedelta(seconds=30)
-# Longer than any transaction that appends to the feed is expected to stay open.
-SETTLE_SECONDS = 5.0
-
 
 OPEN_STATES = (
     MessageState.QUEUED.value,
@@ -50,6 +53,10 @@ class CursorError(ValueError):
     """The cursor was not made by this server for this technician."""
 
 
+class CursorExpired(ValueError):
+    """The cursor is older than the feed's retention (or of an older form): start over."""
+
+
 def _serializer() -> URLSafeSerializer:
     # Built once per key: making one costs more than signing a cursor.
     key = current_app.config["SECRET_KEY"]
@@ -59,35 +66,46 @@ def _serializer() -> URLSafeSerializer:
     return cached
 
 
-def encode_cursor(technician_id: int, position: int, after_job: int | None = None) -> str:
-    """Return the opaque cursor for a feed position (and a snapshot under way)."""
-    value = [technician_id, position] if after_job is None else [technician_id, position, after_job]
-    return _serializer().dumps(value)
-
-
 @dataclass(frozen=True)
 class Cursor:
     position: int  # feed entries up to here are delivered (or covered by the snapshot)
     after_job: int | None = None  # a first sync under way: jobs above this id still to send
 
 
+def encode_cursor(technician_id: int, position: int, after_job: int | None = None) -> str:
+    """Return the opaque cursor for a feed position (and a first sync under way)."""
+    value: dict[str, int] = {"t": technician_id, "p": position}
+    if after_job is not None:
+        value["a"] = after_job
+    return _serializer().dumps(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def decode_cursor(cursor: str | None, technician_id: int) -> Cursor | None:
-    """Return the cursor's state (None when absent); raise CursorError if not ours."""
+    """Return the cursor's state (None when absent).
+
+    Raise CursorError if it is not ours, CursorExpired if it is of the older id-based form.
+    """
     if not cursor:
         return None
+    damaged = "The cursor is damaged or was not issued by this server."
     try:
         value = _serializer().loads(cursor)
     except (BadSignature, ValueError, UnicodeError) as exc:
-        raise CursorError("The cursor is damaged or was not issued by this server.") from exc
-    if (
-        not isinstance(value, list)
-        or len(value) not in (2, 3)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
-    ):
-        raise CursorError("The cursor is damaged or was not issued by this server.")
-    if value[0] != technician_id:
+        raise CursorError(damaged) from exc
+    if isinstance(value, list) and value and value[0] == technician_id:
+        # Issued before feed positions were commit-ordered: it may have skipped a change.
+        raise CursorExpired("The sync history was rebuilt: sync again from the start.")
+    if not isinstance(value, dict) or not _whole(value.get("t")) or not _whole(value.get("p")):
+        raise CursorError(damaged)
+    if set(value) - {"t", "p", "a"} or ("a" in value and not _whole(value["a"])):
+        raise CursorError(damaged)
+    if value["t"] != technician_id:
         raise CursorError("The cursor belongs to another technician: pull without a cursor.")
-    return Cursor(value[1], value[2] if len(value) == 3 else None)
+    return Cursor(value["p"], value.get("a"))
 
 
 @dataclass
@@ -100,40 +118,13 @@ class Page:
     after_job: int | None = None  # set while a first sync has more jobs to send
 
 
-def _next_position(rows: list, start: int, has_more: bool) -> int:
-    """Return the cursor position after ``rows``, leaving room for late commits.
-
-    Feed ids come from a sequence, so a transaction that took id 100 may commit after the
-    one that took id 101. Entries written in the last few seconds (and anything committed
-    between them later) are therefore read again by the next pull: sending a job twice is
-    harmless, missing it is not. Entries older than the settle time cannot have an
-    unfinished neighbour with a smaller id.
-    """
-    settle = current_app.config.get("SYNC_SETTLE_SECONDS", SETTLE_SECONDS)
-    if has_more or settle <= 0:
-        return rows[-1].id
-    horizon = utcnow() - timedelta(seconds=settle)
-    unsettled = [r.id for r in rows if r.created_at is None or r.created_at >= horizon]
-    if not unsettled:
-        return rows[-1].id
-    # Only ids below the first unsettled entry are certain to have no late sibling.
-    before = [r.id for r in rows if r.id < min(unsettled)]
-    return before[-1] if before else start
-
-
 _FEED_QUERY = (
-    select(
-        FeedEntry.id,
-        FeedEntry.job_id,
-        FeedEntry.kind,
-        FeedEntry.message_id,
-        FeedEntry.created_at,
-    )
+    select(FeedEntry.position, FeedEntry.job_id, FeedEntry.kind, FeedEntry.message_id)
     .where(
         FeedEntry.technician_id == bindparam("technician_id"),
-        FeedEntry.id > bindparam("position"),
+        FeedEntry.position > bindparam("position"),
     )
-    .order_by(FeedEntry.id)
+    .order_by(FeedEntry.position)
     .limit(bindparam("limit"))
 )
 
@@ -153,7 +144,10 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
     rows = rows[:limit]
     if not rows:
         return page
-    page.position = _next_position(rows, position, page.has_more)
+    if rows[0].kind == FeedKind.HORIZON.value:
+        # The retention deleted entries above this cursor (see feed.expire).
+        raise CursorExpired("The cursor is older than the sync history kept: sync again.")
+    page.position = rows[-1].position
     # The last entry of a job in the range wins: removed then re-added comes out present.
     last_kind: dict[int, str] = {}
     message_ids: list[int] = []
@@ -183,12 +177,6 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
     return page
 
 
-_TAIL_QUERY = (
-    select(FeedEntry.id, FeedEntry.created_at)
-    .where(FeedEntry.technician_id == bindparam("technician_id"))
-    .order_by(FeedEntry.id.desc())
-    .limit(100)
-)
 _VISIBLE_QUERY = (
     select(Job.id)
     .where(
@@ -201,25 +189,12 @@ _VISIBLE_QUERY = (
 )
 
 
-def snapshot_position(technician_id: int) -> int:
-    """Return the feed position a first sync starts from: settled entries are covered.
-
-    The snapshot reads the jobs as they are now, so the feed before this position adds
-    nothing; entries written in the settle window are read again afterwards.
-    """
-    settle = current_app.config.get("SYNC_SETTLE_SECONDS", SETTLE_SECONDS)
-    horizon = utcnow() - timedelta(seconds=max(settle, 0))
-    tail = db.session.connection().execute(_TAIL_QUERY, {"technician_id": technician_id}).all()
-    for row in tail:  # newest first
-        if settle <= 0 or (row.created_at is not None and row.created_at < horizon):
-            return row.id
-    return tail[-1].id - 1 if tail else 0
-
-
 def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int) -> Page:
     """Send the technician's current jobs by id (a first sync), then hand over to the feed.
 
-    A first sync costs the technician's current jobs, however long their feed history.
+    ``cursor.position`` was read before the first page: every change committed after it
+    has a higher position, so reading the feed from there once the jobs are sent misses
+    nothing (a job changed meanwhile may come twice, harmlessly).
     """
     after = cursor.after_job or 0
     ids = list(
@@ -236,7 +211,10 @@ def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int
         for i in ids
         if i in jobs and visible_to(jobs[i], technician_id)
     ]
-    page.after_job = ids[-1] if page.has_more else None
+    if page.has_more:
+        page.after_job = ids[-1]
+    elif feed.last_position(technician_id) > cursor.position:
+        page.has_more = True  # changes committed while the jobs were sent: read them too
     if after == 0:
         # A device starting over still hears about its own actions that are not done yet.
         messages = db.session.scalars(
@@ -250,6 +228,17 @@ def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int
         )
         page.action_results = [action_result(m) for m in messages]
     return page
+
+
+def pull(technician_id: int, device_id: int, cursor: str | None, limit: int) -> Page:
+    """Return the page of changes after ``cursor`` (a first sync when there is none)."""
+    state = decode_cursor(cursor, technician_id)
+    if state is None:
+        # Read before the jobs: whatever commits after this is above it in the feed.
+        state = Cursor(feed.last_position(technician_id), 0)
+    if state.after_job is not None:
+        return read_snapshot(technician_id, device_id, state, limit)
+    return read_page(technician_id, device_id, state.position, limit)
 
 
 def needs_recording(device: Any, unsent_count: int | None, network: str | None) -> bool:

@@ -2,8 +2,8 @@
 
 from portal.models.base import UTCDateTime, utcnow
 from portal.models.device import Device
-from portal.models.feed import FeedEntry, FeedKind
-from portal.models.file import FileKind, JobFile
+from portal.models.feed import FeedEntry, FeedKind, SyncPosition
+from portal.models.file import FileKind, JobFile, PendingPhoto
 from portal.models.inbox import (
     ActionType,
     ErrorCategory,
@@ -16,6 +16,7 @@ from portal.models.inbox import (
 from portal.models.job import (
     FieldType,
     Job,
+    JobAssignment,
     JobEvent,
     JobStatusCount,
     ReportField,
@@ -38,11 +39,13 @@ __all__ = [
     "InboxLineMark",
     "InboxMessage",
     "Job",
+    "JobAssignment",
     "JobEvent",
     "JobFile",
     "JobStatusCount",
     "LoginThrottle",
     "MessageState",
+    "PendingPhoto",
     "Push",
     "PushJob",
     "PushState",
@@ -50,6 +53,7 @@ __all__ = [
     "Right",
     "Role",
     "Status",
+    "SyncPosition",
     "StatusTransition",
     "TechnicianRight",
     "User",

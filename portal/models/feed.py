@@ -1,4 +1,4 @@
-"""The per-technician sync feed: an append-only log a device pulls by range."""
+"""The per-technician sync feed: an append-only log a device pulls by position."""
 
 from __future__ import annotations
 
@@ -16,16 +16,43 @@ class FeedKind(str, Enum):
     UPSERT = "upsert"  # the job is (still) visible to the technician and changed
     REMOVE = "remove"  # the job left the technician (unassigned, reassigned, cancelled)
     ACTION_RESULT = "action_result"  # an inbox message of theirs changed state
+    # Not a change: marks the position up to which the retention deleted entries, so a
+    # cursor from before it is told to start over (see portal.domain.feed).
+    HORIZON = "horizon"
 
 
 class FeedEntry(db.Model):
     __tablename__ = "sync_feed"
-    __table_args__ = (Index("ix_sync_feed_technician_id_id", "technician_id", "id"),)
+    __table_args__ = (
+        # The pull reads a technician's entries by position range.
+        Index("ix_sync_feed_technician_position", "technician_id", "position", unique=True),
+        # Entries whose transaction committed without a position (see feed.repair).
+        Index(
+            "ix_sync_feed_unpositioned",
+            "technician_id",
+            postgresql_where=db.text("position IS NULL"),
+            sqlite_where=db.text("position IS NULL"),
+        ),
+    )
 
     # BigInteger on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The technician's own counter, given when the writing transaction commits: positions
+    # are in commit order, so a device's cursor never passes a change still to commit.
+    position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     job_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SyncPosition(db.Model):
+    """A technician's feed counter: the last position given, bumped at each commit."""
+
+    __tablename__ = "sync_positions"
+
+    technician_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger, default=0)

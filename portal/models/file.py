@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -47,3 +47,27 @@ class JobFile(db.Model):
             "sha256": self.sha256,
             "content_type": self.content_type,
         }
+
+
+class PendingPhoto(db.Model):
+    """A photo the phone said it took whose file has not arrived yet (it is on its way).
+
+    Text actions never wait for it; the file attaches when its upload arrives, and the row
+    goes. One that never arrives stays visible until an admin gives up on it.
+    """
+
+    __tablename__ = "pending_photos"
+    __table_args__ = (
+        UniqueConstraint("technician_id", "client_file_id", name="uq_pending_photos_client_file"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="SET NULL"), nullable=True
+    )
+    client_file_id: Mapped[str] = mapped_column(String(100))
+    # The photo_added inbox message that announced it (kept after the message is cleaned).
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

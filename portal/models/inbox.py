@@ -45,6 +45,9 @@ class InboxMessage(db.Model):
         Index("ix_inbox_messages_device_job_seq", "device_id", "job_id", "seq"),
         # The cleaner finds old completed messages by this index.
         Index("ix_inbox_messages_state_processed", "state", "processed_at"),
+        # Ids are never reused after the cleaner deletes the newest messages (SQLite would):
+        # history entries, feed entries and pending photos name messages by id.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

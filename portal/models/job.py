@@ -88,8 +88,26 @@ class JobEvent(db.Model):
     # {field: [before, after]} for updates; free-form details otherwise.
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The inbox message whose action made this change (a device change), if any.
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     actor: Mapped[User | None] = relationship()
+
+
+class JobAssignment(db.Model):
+    """A technician a job was ever assigned to: their phone may still send actions for it.
+
+    An action for a job that was never the technician's is refused at upload; one for a job
+    that was theirs (reassigned or cancelled while the phone was offline) is kept and shown.
+    """
+
+    __tablename__ = "job_assignments"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    technician_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    first_assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StatusTransition(db.Model):

@@ -8,18 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _no_settle(app):
-    """Advance cursors past entries at once (the settle window has its own test)."""
-    before = app.config.get("SYNC_SETTLE_SECONDS")
-    app.config["SYNC_SETTLE_SECONDS"] = 0
-    yield
-    if before is None:
-        app.config.pop("SYNC_SETTLE_SECONDS", None)
-    else:
-        app.config["SYNC_SETTLE_SECONDS"] = before
-
-
 class Device:
     """A signed-in device talking to the API through the test client."""
 

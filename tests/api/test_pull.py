@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from portal.domain import jobs
 from portal.domain.jobs import Actor
 from portal.models import Device as DeviceRow
-from portal.models import FeedEntry, InboxMessage, utcnow
+from portal.models import InboxMessage
 
 
 def test_first_pull_returns_all_of_the_technicians_jobs_and_only_theirs(
@@ -161,19 +159,18 @@ def test_pull_reads_only_the_entries_after_the_cursor(sign_in, make_job, db, app
     assert any("sync_feed" in s for s in statements)
 
 
-def test_recent_entries_are_read_again_so_late_commits_are_not_missed(sign_in, make_job, app, db):
-    """Within the settle window a cursor does not move past fresh entries."""
+def test_a_pull_with_the_cursor_just_returned_is_empty_at_once(sign_in, make_job, dispatcher, db):
+    """No time window: the change is sent once, and the next pull is empty right away."""
     phone = sign_in()
     job = make_job(phone.technician)
-    app.config["SYNC_SETTLE_SECONDS"] = 60
     first = phone.pull()
-    again = phone.pull(first["cursor"])
-    assert [j["id"] for j in again["jobs"]] == [job.id]  # sent again, not lost
-    # Once entries are older than the window the cursor moves past them.
-    db.session.query(FeedEntry).update({FeedEntry.created_at: utcnow() - timedelta(hours=1)})
+    jobs.update(job, {"title": "Changed"}, Actor.portal(dispatcher))
     db.session.commit()
-    settled = phone.pull(again["cursor"])
-    assert phone.pull(settled["cursor"])["jobs"] == []
+    delta = phone.pull(first["cursor"])
+    assert [j["title"] for j in delta["jobs"]] == ["Changed"]
+    empty = phone.pull(delta["cursor"])
+    assert (empty["jobs"], empty["removed"], empty["action_results"]) == ([], [], [])
+    assert empty["has_more"] is False
 
 
 def test_a_first_sync_costs_the_current_jobs_not_the_history(
