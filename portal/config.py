@@ -50,6 +50,9 @@ def load(instance_path: str) -> dict:
         "FCM_ENDPOINT": os.environ.get("FCM_ENDPOINT") or "https://fcm.googleapis.com/v1/projects",
         "INBOX_RETRY_MINUTES": _int("INBOX_RETRY_MINUTES", 5),
         "INBOX_RETENTION_DAYS": _int("INBOX_RETENTION_DAYS", 7),
+        # Older feed entries are deleted; a cursor from before them gets 410 cursor_expired.
+        "SYNC_FEED_RETENTION_DAYS": _int("SYNC_FEED_RETENTION_DAYS", 30),
+        "PUSH_LOG_RETENTION_DAYS": _int("PUSH_LOG_RETENTION_DAYS", 30),
         # How long a worker may hold a job line without renewing (a killed one loses it).
         "INBOX_LOCK_SECONDS": _int("INBOX_LOCK_SECONDS", 30),
         "PUSH_COALESCE_SECONDS": float(os.environ.get("PUSH_COALESCE_SECONDS") or 2),

@@ -1,11 +1,11 @@
-"""Periodic maintenance: the inbox checker and cleaner."""
+"""Periodic maintenance: the inbox checker and cleaner, the history cleaner, the push sweeper."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from portal.domain import inbox_admin, push_sender
+from portal.domain import feed, inbox_admin, push_sender, retention
 from portal.domain.health import PERIODIC_RUNS_KEY
 from portal.extensions import get_redis
 
@@ -23,6 +23,8 @@ def check_inbox() -> dict:
     """Retry failed inbox messages and re-enqueue idle lines."""
     started = time.time()
     result: dict = inbox_admin.check()
+    # Entries a commit left without a position (a root commit inside a savepoint).
+    result["feed_positioned"] = feed.repair()
     _mark("inbox-checker", started, result)
     return result
 
@@ -32,6 +34,14 @@ def clean_inbox() -> dict:
     started = time.time()
     result: dict = inbox_admin.clean()
     _mark("inbox-cleaner", started, result)
+    return result
+
+
+def clean_history() -> dict:
+    """Compact and expire the sync feed; trim the push log, old attempts, sign-in records."""
+    started = time.time()
+    result: dict = retention.clean()
+    _mark("history-cleaner", started, result)
     return result
 
 

@@ -23,6 +23,7 @@ def periodic_jobs(config: Mapping[str, Any]) -> list[Periodic]:
     return [
         Periodic("inbox-checker", maintenance.check_inbox, config["INBOX_RETRY_MINUTES"] * 60),
         Periodic("inbox-cleaner", maintenance.clean_inbox, 24 * 3600, timeout=3600),
+        Periodic("history-cleaner", maintenance.clean_history, 24 * 3600, timeout=3600),
         # Sends normally follow their own scheduled task; this only catches lost ones.
         Periodic("push-sweeper", maintenance.sweep_pushes, 60, queue="push"),
     ]

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from portal.api import bp
 from portal.api.common import ApiError, current_device, current_technician, text
 from portal.domain import files as file_ops
-from portal.domain import inbox
 from portal.domain.actions import storable_text
 from portal.domain.jobs import Actor
 from portal.domain.sync import visible_to
@@ -113,8 +112,6 @@ def upload_file():
                 409, "conflict", "This file id was already used for another file.", "file_id"
             )
         record, created = existing, False
-    # A photo_added action may be waiting in the job's line for this very file.
-    inbox.enqueue_line(job.id)
     db.session.commit()
     body = dict(record.to_meta(), job_id=record.job_id, file_id=file_id, created=created)
     return jsonify(body), 201 if created else 200

@@ -85,7 +85,10 @@ PUSH_RESULT = {
     "properties": {
         "id": {"type": "string", "nullable": True},
         "state": {"type": "string", "enum": ["accepted", "duplicate", "rejected"]},
-        "error": {"type": "string", "enum": ["malformed", "id_reused"]},
+        "error": {
+            "type": "string",
+            "enum": ["malformed", "id_reused", "unknown_job", "seq_reused"],
+        },
         "message": {"type": "string"},
         "field": {"type": "string"},
     },

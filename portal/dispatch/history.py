@@ -34,6 +34,8 @@ VERBS = {
     "note": "added a note",
     "attachment": "attached a file",
     "photo": "added a photo",
+    "photo_pending": "took a photo that is on its way from the phone",
+    "photo_given_up": "stopped waiting for a photo from the phone",
 }
 TIMES = ("scheduled_start", "scheduled_end")
 

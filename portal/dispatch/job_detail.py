@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
+from portal.access import requires
 from portal.dispatch import bp
 from portal.dispatch.common import actor, flash_refusal, load_job, technician
 from portal.dispatch.forms import AttachmentForm, ScheduleForm, aware, version_of
@@ -14,7 +15,7 @@ from portal.domain import jobs as job_ops
 from portal.domain import transitions
 from portal.domain.errors import DomainError, ValidationError
 from portal.extensions import db
-from portal.models import FileKind, Status
+from portal.models import FileKind, Role, Status
 
 
 def _back(job_id: int):
@@ -44,6 +45,7 @@ def job_detail(job_id: int):
         upload=AttachmentForm(),
         attachments=[f for f in files if f.kind == FileKind.ATTACHMENT.value],
         photos=[f for f in files if f.kind == FileKind.PHOTO.value],
+        pending_photos=file_ops.pending_photos(job.id),
         report_fields=fields,
         extra_report={k: v for k, v in (job.report or {}).items() if k not in known},
         targets=[t for t in transitions.allowed_targets(job.status, False) if t != "cancelled"],
@@ -123,6 +125,21 @@ def job_cancel(job_id: int):
         flash_refusal(exc)
         return _back(job_id)
     flash(f"{job.reference} is cancelled; it has left the technician's phone.", "success")
+    return _back(job_id)
+
+
+@bp.route("/jobs/<int:job_id>/pending-photos/<int:pending_id>/give-up", methods=["POST"])
+@requires(Role.ADMIN)
+def job_give_up_photo(job_id: int, pending_id: int):
+    """Stop waiting for a photo whose phone will never send it (lost, reset)."""
+    job = load_job(job_id, for_update=True)
+    try:
+        file_ops.give_up_photo(job, pending_id, actor())
+        db.session.commit()
+    except DomainError as exc:
+        flash_refusal(exc)
+        return _back(job_id)
+    flash("No longer waiting for that photo; it is noted in the job's history.", "success")
     return _back(job_id)
 
 

@@ -1,8 +1,15 @@
 """Uploaded device actions: check their shape and store them in the inbox, idempotently.
 
-Everything well-formed is stored, even an action on a job the technician may not touch:
-the inbox processor fails it as ``authorization`` later, so nothing a device sends is
-dropped silently. The caller commits once, and the answer describes that commit.
+What is stored: every well-formed action on a job that is or was the technician's. One on a
+job that left them while the phone was offline (reassigned, cancelled) carries real work, so
+it is stored and the inbox processor shows it failed as ``authorization``, holding back only
+that device's later actions on that job. What is refused at once, and never stored: an
+action on a job that was never the technician's (``unknown_job``: it names nobody and holds
+nothing back), a malformed one, a reused action id with other content, and a ``seq`` the
+device already used on that job with another action. An action whose line the inbox cleaner
+already deleted up to its ``seq`` (for that device and job) was applied long ago: it is
+answered ``duplicate``, so a phone that lost an answer never gets an action applied twice.
+The caller commits once, and the answer describes that commit.
 """
 
 from __future__ import annotations
@@ -15,12 +22,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from portal.domain import inbox
+from portal.domain import assignments, inbox
 from portal.extensions import db
-from portal.models import ActionType, Device, InboxMessage, MessageState, User, utcnow
+from portal.models import (
+    ActionType,
+    Device,
+    InboxLineMark,
+    InboxMessage,
+    MessageState,
+    User,
+    utcnow,
+)
 
 MAX_BATCH = 200
 MAX_INT = 2**31 - 1  # the database's INTEGER range
@@ -150,6 +165,44 @@ def _answer(existing: InboxMessage | tuple, action: Action, technician: User) ->
     }
 
 
+def _used_seqs(device: Device, actions: list[Action]) -> dict[tuple[int, int], str | None]:
+    """Return {(job, seq): action id} of the device's actions among ``actions`` seen before.
+
+    The id is None where the inbox cleaner already deleted the device's line up to that seq
+    on the job: such an action was applied and cleaned away, so it is a duplicate.
+    """
+    keys = {(a.job_id, a.seq) for a in actions}
+    if not keys:
+        return {}
+    rows = db.session.execute(
+        select(InboxMessage.job_id, InboxMessage.seq, InboxMessage.action_id).where(
+            InboxMessage.device_id == device.id,
+            tuple_(InboxMessage.job_id, InboxMessage.seq).in_(sorted(keys)),
+        )
+    )
+    used: dict[tuple[int, int], str | None] = {(r.job_id, r.seq): r.action_id for r in rows}
+    marks = dict(
+        db.session.execute(
+            select(InboxLineMark.job_id, InboxLineMark.cleaned_through).where(
+                InboxLineMark.device_key == device.id,
+                InboxLineMark.job_id.in_({job for job, _ in keys}),
+            )
+        ).all()
+    )
+    for job_id, seq in keys:
+        if (job_id, seq) not in used and seq <= marks.get(job_id, 0):
+            used[(job_id, seq)] = None
+    return used
+
+
+UNKNOWN_JOB = {
+    "state": "rejected",
+    "error": "unknown_job",
+    "message": "This job is not one of yours: the action was not stored.",
+    "field": "job_id",
+}
+
+
 def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict]:
     """Store a batch of uploaded actions; return one result per action, in order."""
     parsed: list[Action | Malformed] = []
@@ -158,15 +211,17 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
             parsed.append(parse(raw))
         except Malformed as exc:
             parsed.append(exc)
-    ids = [a.id for a in parsed if isinstance(a, Action)]
+    good = [a for a in parsed if isinstance(a, Action)]
     known: dict[str, tuple[int, str]] = {}
-    if ids:
+    if good:
         for row in db.session.execute(
             select(
                 InboxMessage.action_id, InboxMessage.technician_id, InboxMessage.payload_hash
-            ).where(InboxMessage.action_id.in_(set(ids)))
+            ).where(InboxMessage.action_id.in_({a.id for a in good}))
         ):
             known[row.action_id] = (row.technician_id, row.payload_hash)
+    theirs = assignments.ever_assigned({a.job_id for a in good}, technician.id)
+    seqs = _used_seqs(device, good)
     results: list[dict] = []
     lines: set[int] = set()
     now = utcnow()
@@ -174,12 +229,24 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
         if isinstance(action, Malformed):
             result = {"id": _raw_id(raw), "state": "rejected", "error": "malformed"}
             result.update(message=action.message, field=action.field)
-            results.append(result)
-            continue
-        if action.id in known:
+        elif action.id in known:
             result = _answer(known[action.id], action, technician)
+        elif action.job_id not in theirs:
+            result = dict(UNKNOWN_JOB, id=action.id)
+        elif (action.job_id, action.seq) in seqs and seqs[(action.job_id, action.seq)] is None:
+            result = {"id": action.id, "state": "duplicate"}  # applied, then cleaned away
+        elif seqs.get((action.job_id, action.seq), action.id) != action.id:
+            result = {
+                "id": action.id,
+                "state": "rejected",
+                "error": "seq_reused",
+                "message": f"Action #{action.seq} of this job was already sent with another id.",
+                "field": "seq",
+            }
         else:
             result = _insert(action, technician, device, now, known)
+            if result["state"] == "accepted":
+                seqs[(action.job_id, action.seq)] = action.id
         if result["state"] in ("accepted", "duplicate"):
             lines.add(action.job_id)
         results.append(result)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ValidationError
 from portal.extensions import db
-from portal.models import FileKind, Job, JobFile
+from portal.models import FileKind, Job, JobFile, PendingPhoto
 
 CHUNK = 1024 * 1024
 
@@ -100,8 +100,36 @@ def add_file(
     )
     db.session.add(record)
     db.session.flush()
+    if client_file_id and uploader_id is not None:
+        # The photo a device action announced has arrived: it is no longer on its way.
+        db.session.execute(
+            delete(PendingPhoto).where(
+                PendingPhoto.technician_id == uploader_id,
+                PendingPhoto.client_file_id == client_file_id,
+            )
+        )
     job_ops.file_added(job, name, kind.value, actor)
     return record, True
+
+
+def pending_photos(job_id: int) -> list[PendingPhoto]:
+    """Return the photos phones announced for the job whose files have not arrived."""
+    return list(
+        db.session.scalars(
+            select(PendingPhoto)
+            .where(PendingPhoto.job_id == job_id)
+            .order_by(PendingPhoto.created_at, PendingPhoto.id)
+        )
+    )
+
+
+def give_up_photo(job: Job, pending_id: int, actor: job_ops.Actor) -> None:
+    """Stop waiting for a photo that will not arrive (the phone is lost); recorded in history."""
+    pending = db.session.get(PendingPhoto, pending_id)
+    if pending is None or pending.job_id != job.id:
+        raise ValidationError("That photo is no longer awaited.", "photo")
+    db.session.delete(pending)
+    job_ops.photo_given_up(job, pending.client_file_id, actor)
 
 
 def files_of(job_id: int, kind: FileKind | None = None) -> list[JobFile]:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from flask import current_app
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.cron_scheduler_registry import get_registry_key
@@ -15,7 +16,17 @@ from sqlalchemy import func, select
 
 from portal.extensions import db, get_redis
 from portal.integrations.queue import QueueName, queue
-from portal.models import InboxMessage, MessageState, Push, PushState
+from portal.models import (
+    FeedEntry,
+    InboxAttempt,
+    InboxMessage,
+    JobEvent,
+    LoginThrottle,
+    MessageState,
+    PendingPhoto,
+    Push,
+    PushState,
+)
 
 # Written by the periodic tasks (workers.maintenance) after each run.
 PERIODIC_RUNS_KEY = "fieldsync:periodic:last_run"
@@ -42,6 +53,9 @@ class Snapshot:
     inbox_counts: dict[str, int] = field(default_factory=dict)
     oldest_failed_at: datetime | None = None
     push_counts: dict[str, int] = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+    pending_photos: int = 0
+    oldest_pending_photo_at: datetime | None = None
 
     @property
     def oldest_failed_age_seconds(self) -> int | None:
@@ -115,4 +129,31 @@ def snapshot() -> Snapshot:
     )
     rows = db.session.execute(select(Push.state, func.count()).group_by(Push.state)).all()
     snap.push_counts = {s.value: 0 for s in PushState} | {state: n for state, n in rows}
+    snap.pending_photos, snap.oldest_pending_photo_at = db.session.execute(
+        select(func.count(PendingPhoto.id), func.min(PendingPhoto.created_at))
+    ).one()
+    snap.history = history()
     return snap
+
+
+# What each table keeps, and the setting that bounds it (None: kept for good).
+_KEPT = (
+    ("Sync feed", FeedEntry, "SYNC_FEED_RETENTION_DAYS", "newest entry per job; days kept"),
+    ("Push log", Push, "PUSH_LOG_RETENTION_DAYS", "days a finished push is kept"),
+    ("Inbox messages", InboxMessage, "INBOX_RETENTION_DAYS", "days a completed action is kept"),
+    ("Inbox attempts", InboxAttempt, "INBOX_RETENTION_DAYS", "days, and always the latest"),
+    ("Sign-in throttling", LoginThrottle, "LOGIN_LOCKOUT_SECONDS", "seconds a record counts"),
+    ("Job history", JobEvent, None, "kept for good"),
+)
+
+
+def history() -> list[dict]:
+    """Return each kept table's row count with its retention setting."""
+    out = []
+    for label, model, setting, meaning in _KEPT:
+        rows = db.session.scalar(select(func.count()).select_from(model)) or 0
+        value = current_app.config.get(setting) if setting else None
+        out.append(
+            {"label": label, "rows": rows, "setting": setting, "value": value, "meaning": meaning}
+        )
+    return out

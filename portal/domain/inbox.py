@@ -2,26 +2,28 @@
 
 Decisions (the contract in DESIGN.md "The inbox"):
 
-* **A line is a job.** Its actions come from one or more devices; each device numbers its
-  actions on the job 1, 2, 3... (``seq``). Per device, actions run in ``seq`` order; across
-  devices the one received first goes first.
-* **One worker per line at a time**, by a Redis lock per job (``SET NX PX``) whose TTL
+* **A line is a job and a device.** Each device numbers its actions on a job 1, 2, 3...
+  (``seq``) and they run in that order. Devices are independent of each other: a failure or
+  a missing predecessor on one device's line never stops another device's actions on the
+  same job (a job reassigned while its old technician was offline goes on for the new one).
+* **One worker per job at a time**, by a Redis lock per job (``SET NX PX``) whose TTL
   (``INBOX_LOCK_SECONDS``) is renewed before every action: a worker killed with SIGKILL keeps
-  the line for at most one TTL, after which the checker hands it to another worker.
+  the job for at most one TTL, after which the checker hands it to another worker. The
+  job's device lines take turns under it, oldest head first.
 * **The database is the final guard.** Even if the lock is lost (Redis flushed, TTL expired
   under a stalled worker), the transaction that applies an action first locks the message
-  row, re-checks that it is still ``processing`` and that no earlier action of its device is
-  unfinished and no action of its job has failed; only then does it apply the action through
-  ``portal.domain.jobs`` and mark it ``completed`` -- in the same transaction. A crash, a
-  re-enqueue, a retry or a duplicate therefore never applies an action twice nor out of order.
+  row, re-checks that it is still ``processing`` and that no earlier action of its device on
+  the job is unfinished; only then does it apply the action through ``portal.domain.jobs``
+  and mark it ``completed`` -- in the same transaction. A crash, a re-enqueue, a retry or a
+  duplicate therefore never applies an action twice nor out of order.
 * **Claim, then apply.** A short transaction first marks the head ``processing`` and opens an
   :class:`InboxAttempt` (so people see it and a dead worker's leftovers are recognisable);
-  ``processing`` messages are simply taken again by the next worker of that line.
-* **Failures hold the line.** A failed action stops its job's line: later actions stay
+  ``processing`` messages are simply taken again by the next worker of that job.
+* **Failures hold their device's line.** Later actions of that device on that job stay
   ``queued`` and show as *held* until the failure is retried (and succeeds) or discarded.
 * **Waiting.** An action whose predecessor (same device, same job, ``seq - 1``) has not arrived
-  waits (``wait_reason``) unless an admin released it; so does a ``photo_added`` action whose
-  photo has not been uploaded yet (the upload re-enqueues the line).
+  waits (``wait_reason``) unless an admin released it. Photos never wait: a ``photo_added``
+  whose file is still on the phone is applied as a pending photo (see ``inbox_apply``).
 * Every state change appends ``feed.action_result`` in its transaction (devices learn the
   outcome in their next pull) and, after commit, emits ``inbox_message`` to the inbox room.
 """
@@ -32,14 +34,14 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import dataclass
+from enum import Enum
 
 from flask import current_app
 from sqlalchemy import and_, exists, select, text, update
 
 from portal.domain import feed
 from portal.domain.errors import DomainError
-from portal.domain.inbox_apply import PhotoNotArrived, apply
+from portal.domain.inbox_apply import apply
 from portal.effects import after_commit
 from portal.extensions import db, get_redis
 from portal.integrations import realtime
@@ -128,14 +130,12 @@ def predecessor_arrived(message: InboxMessage) -> bool:
     return mark is not None and mark.cleaned_through >= message.seq - 1
 
 
-def _unfinished(job_id: int, lock: bool = False) -> list[InboxMessage]:
+def _unfinished(job_id: int) -> list[InboxMessage]:
     query = (
         select(InboxMessage)
         .where(InboxMessage.job_id == job_id, InboxMessage.state.in_(UNFINISHED))
         .order_by(InboxMessage.seq, InboxMessage.id)
     )
-    if lock:
-        query = query.with_for_update()
     return list(db.session.scalars(query))
 
 
@@ -148,37 +148,35 @@ def _heads(rows: list[InboxMessage]) -> list[InboxMessage]:
 
 
 def _claim(
-    job_id: int, retry_failed: bool, skip: set[int], done: set[tuple[int, int]]
+    job_id: int, retry_failed: bool, retried: set[int], done: set[tuple[int, int]]
 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Pick the next action, mark it ``processing``; return ((message, attempt), (device, seq)).
 
-    Returns None when the line is done, held behind a failure, or waiting. ``skip`` holds
-    actions found waiting for their photo during this pass, so another device's line goes on;
+    Returns None when no device line of the job can go on: each is done, held behind its
+    failure, or waiting. ``retried`` holds the failed heads already tried again in this pass;
     ``done`` the (device, seq) completed in it, whose successors need no predecessor lookup.
     """
-    rows = _unfinished(job_id)
-    failed = [r for r in rows if r.state == MessageState.FAILED.value]
     chosen: InboxMessage | None = None
-    if failed:
-        # A failed action holds the whole line; the checker (or a person) retries it.
-        head = min(failed, key=lambda r: r.id)
-        if retry_failed and head in _heads(rows):
-            chosen = head
-        else:
-            # Actions that just arrived behind the failure now show as held: say so live.
-            after_commit(_emit, 0, job_id)
-    else:
-        for head in sorted(_heads(rows), key=lambda r: r.id):
-            if head.id in skip:
-                continue
-            if (_device_key(head), head.seq - 1) in done or predecessor_arrived(head):
+    held = False
+    for head in sorted(_heads(_unfinished(job_id)), key=lambda r: r.id):
+        if head.state == MessageState.FAILED.value:
+            if retry_failed and head.id not in retried:
+                retried.add(head.id)
                 chosen = head
                 break
-            reason = f"Waiting for action #{head.seq - 1} from the device"
-            if head.wait_reason != reason:
-                head.wait_reason = reason
-                announce(head)
+            held = True  # this device's later actions wait; the other devices go on
+            continue
+        if (_device_key(head), head.seq - 1) in done or predecessor_arrived(head):
+            chosen = head
+            break
+        reason = f"Waiting for action #{head.seq - 1} from the device"
+        if head.wait_reason != reason:
+            head.wait_reason = reason
+            announce(head)
     if chosen is None:
+        if held:
+            # Actions that just arrived behind a failure now show as held: say so live.
+            after_commit(_emit, 0, job_id)
         db.session.commit()
         return None
     if db.session.get_bind().dialect.name == "postgresql":
@@ -203,62 +201,58 @@ def _claim(
 
 
 def _blocked(message: InboxMessage) -> bool:
-    """Return whether an earlier action of the device is unfinished or the job has a failure."""
+    """Return whether an earlier action of the same device on the job is unfinished."""
     earlier = and_(
         InboxMessage.job_id == message.job_id,
         InboxMessage.id != message.id,
         InboxMessage.state.in_(UNFINISHED),
-        (InboxMessage.state == MessageState.FAILED.value)
-        | (
-            InboxMessage.device_id.is_not_distinct_from(message.device_id)
-            & (InboxMessage.seq < message.seq)
-        ),
+        InboxMessage.device_id.is_not_distinct_from(message.device_id),
+        InboxMessage.seq < message.seq,
     )
     return bool(db.session.scalar(select(exists().where(earlier))))
 
 
-@dataclass
-class Outcome:
-    state: str
-    category: str | None = None
-    text: str | None = None
+class Step(str, Enum):
+    """What one try at a line's head came to."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another worker has it, or an earlier action is unfinished
+    BUSY = "busy"  # another worker holds the job's lock
 
 
-def _finish(message_id: int, attempt_id: int, outcome: Outcome) -> None:
-    """Record a failed or waiting outcome (after the apply transaction rolled back)."""
+def _fail(message_id: int, attempt_id: int, category: str, reason: str) -> None:
+    """Record a failure (after the apply transaction rolled back)."""
     message = db.session.get(InboxMessage, message_id, with_for_update=True, populate_existing=True)
     attempt = db.session.get(InboxAttempt, attempt_id)
     if attempt is not None:
         attempt.finished_at = utcnow()
-        attempt.outcome = outcome.state if outcome.state == "failed" else "waiting"
-        attempt.error_category = outcome.category
-        attempt.error_message = outcome.text
+        attempt.outcome = MessageState.FAILED.value
+        attempt.error_category = category
+        attempt.error_message = reason
     if message is not None and message.state == MessageState.PROCESSING.value:
-        message.state = outcome.state
-        if outcome.state == MessageState.FAILED.value:
-            message.error_category = outcome.category
-            message.error_message = outcome.text
-            message.processed_at = utcnow()
-        else:
-            message.wait_reason = outcome.text
+        message.state = MessageState.FAILED.value
+        message.error_category = category
+        message.error_message = reason
+        message.processed_at = utcnow()
         announce(message)
     db.session.commit()
 
 
-def attempt(message_id: int, attempt_id: int) -> str:
-    """Apply a claimed action and record its outcome; return the message's resulting state."""
+def attempt(message_id: int, attempt_id: int) -> Step:
+    """Apply a claimed action and record its outcome."""
     try:
         message = db.session.get(
             InboxMessage, message_id, with_for_update=True, populate_existing=True
         )
         if message is None or message.state != MessageState.PROCESSING.value:
             db.session.rollback()
-            return "skipped"  # another worker finished it meanwhile
+            return Step.SKIPPED  # another worker finished it meanwhile
         if _blocked(message):
             # Only after a lost lock: put it back; the line's current owner goes on.
             message.state = MessageState.QUEUED.value
             db.session.commit()
-            return "skipped"
+            return Step.SKIPPED
         apply(message)
         message.state = MessageState.COMPLETED.value
         message.error_category = message.error_message = message.wait_reason = None
@@ -270,64 +264,50 @@ def attempt(message_id: int, attempt_id: int) -> str:
         )
         announce(message)
         db.session.commit()
-        return MessageState.COMPLETED.value
-    except PhotoNotArrived as exc:
-        db.session.rollback()
-        _finish(message_id, attempt_id, Outcome(MessageState.QUEUED.value, None, str(exc)))
-        return "waiting"
+        return Step.COMPLETED
     except DomainError as exc:
         db.session.rollback()
-        category = exc.category.value
-        _finish(message_id, attempt_id, Outcome(MessageState.FAILED.value, category, exc.message))
-        return MessageState.FAILED.value
+        _fail(message_id, attempt_id, exc.category.value, exc.message)
+        return Step.FAILED
     except Exception as exc:  # anything unforeseen: recorded, never crashing the worker
         db.session.rollback()
         log.exception("inbox message %s failed unexpectedly", message_id)
         reason = f"Unexpected error: {type(exc).__name__}: {exc}"[:2000]
-        _finish(
-            message_id,
-            attempt_id,
-            Outcome(MessageState.FAILED.value, ErrorCategory.INTERNAL.value, reason),
-        )
-        return MessageState.FAILED.value
+        _fail(message_id, attempt_id, ErrorCategory.INTERNAL.value, reason)
+        return Step.FAILED
 
 
-def _drain(job_id: int, lock: LineLock, retry_failed: bool) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    waiting: set[int] = set()
+def _drain(job_id: int, lock: LineLock, retry_failed: bool, counts: dict[str, int]) -> None:
+    retried: set[int] = set()
     done: set[tuple[int, int]] = set()
     while lock.renew():
-        claimed = _claim(job_id, retry_failed, waiting, done)
-        retry_failed = False  # only the failed head is tried again, once per call
+        claimed = _claim(job_id, retry_failed, retried, done)
         if claimed is None:
-            break
+            return
         ids, picked = claimed
-        state = attempt(*ids)
-        counts[state] = counts.get(state, 0) + 1
-        if state == MessageState.COMPLETED.value:
+        step = attempt(*ids)
+        counts[step.value] = counts.get(step.value, 0) + 1
+        if step is Step.COMPLETED:
             done.add(picked)
-        elif state == "waiting":
-            waiting.add(ids[0])
-        elif state != MessageState.COMPLETED.value:
-            break
-    return counts
+        elif step is Step.SKIPPED:
+            return  # another worker is on this job after all
+        # A failure holds only its own device's line: the others go on in this pass.
 
 
 def process_line(job_id: int, retry_failed: bool = False) -> dict[str, int]:
-    """Apply the job's runnable actions in order; return counts of outcomes.
+    """Apply the job's runnable actions, each device's in order; return counts of outcomes.
 
-    When another worker holds the line this returns at once: that worker looks again after
+    When another worker holds the job this returns at once: that worker looks again after
     releasing the lock, so an action stored meanwhile is not left behind.
     """
     total: dict[str, int] = {}
-    for _ in range(1000):  # bounded: each round completes at least one action
+    for _ in range(1000):  # bounded: each round completes or fails at least one action
         lock = LineLock(job_id)
         if not lock.acquire():
-            total["busy"] = total.get("busy", 0) + 1
+            total[Step.BUSY.value] = total.get(Step.BUSY.value, 0) + 1
             return total
         try:
-            for k, v in _drain(job_id, lock, retry_failed).items():
-                total[k] = total.get(k, 0) + v
+            _drain(job_id, lock, retry_failed, total)
         finally:
             db.session.rollback()
             lock.release()
@@ -338,14 +318,8 @@ def process_line(job_id: int, retry_failed: bool = False) -> dict[str, int]:
 
 
 def has_runnable(job_id: int) -> bool:
-    """Return whether the line has an action that could run now."""
-    rows = _unfinished(job_id)
-    db.session.rollback()
-    if any(r.state == MessageState.FAILED.value for r in rows):
-        return False
-    result = any(
-        predecessor_arrived(h) and not (h.wait_reason or "").startswith("Waiting for the photo")
-        for h in _heads(rows)
-    )
+    """Return whether some device line of the job has an action that could run now."""
+    heads = _heads(_unfinished(job_id))
+    result = any(h.state != MessageState.FAILED.value and predecessor_arrived(h) for h in heads)
     db.session.rollback()
     return result

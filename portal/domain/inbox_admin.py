@@ -8,7 +8,7 @@ the job's line so the rest of it goes on at once.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -138,14 +138,14 @@ def check() -> dict[str, int]:
     return {"retried_lines": len(failed), "requeued_lines": len(idle)}
 
 
-def clean(batch: int = 500) -> dict[str, int]:
+def clean(batch: int = 500, now: datetime | None = None) -> dict[str, int]:
     """Delete completed messages older than INBOX_RETENTION_DAYS, in batches.
 
     Failed, discarded, queued (held, waiting) messages are kept. Before deleting, the highest
     cleaned seq of each device line is remembered so a later action does not wait for a
     predecessor that was cleaned away.
     """
-    cutoff = utcnow() - timedelta(days=current_app.config["INBOX_RETENTION_DAYS"])
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["INBOX_RETENTION_DAYS"])
     deleted = 0
     while True:
         rows = db.session.execute(

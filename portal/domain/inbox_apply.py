@@ -1,9 +1,14 @@
 """Apply one device action through the job services, as the technician on their device.
 
-Checks, in order: the job exists and is assigned to the technician, the technician has the
-right for the action type, the payload fits the type; then the job services check the
-configured transitions and required report fields. Every refusal is a ``DomainError`` whose
-category becomes the message's error category.
+Checks, in order: the job is still the technician's (not reassigned away, not cancelled),
+the technician has the right for the action type, the payload fits the type; then the job
+services check the configured transitions and required report fields. Every refusal is a
+``DomainError`` whose category becomes the message's error category.
+
+One rule for a job that left the technician while the phone was offline: none of their
+later actions on it is applied, whatever its type; each stays in the inbox, failed as
+``authorization`` with the reason, so the office sees the work and decides (discard it, or
+give the job back and retry). Only that device's later actions on that job wait behind it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,16 @@ from sqlalchemy import exists, select
 from portal.domain import jobs as job_ops
 from portal.domain.errors import AuthorizationError, ValidationError
 from portal.extensions import db
-from portal.models import ActionType, Device, InboxMessage, JobFile, Right, User
+from portal.models import (
+    ActionType,
+    Device,
+    InboxMessage,
+    JobFile,
+    PendingPhoto,
+    Right,
+    Status,
+    User,
+)
 
 RIGHT_FOR = {
     ActionType.STATUS_CHANGE.value: Right.CHANGE_STATUS,
@@ -23,25 +37,34 @@ RIGHT_FOR = {
 }
 
 
-class PhotoNotArrived(Exception):
-    """The photo an action names has not been uploaded yet: the action waits for it."""
-
-
 def apply(message: InboxMessage) -> None:
     """Apply the action through the job services, as the technician on their device."""
     technician = db.session.get(User, message.technician_id)
     device = db.session.get(Device, message.device_id) if message.device_id else None
     job = job_ops.get_for_update(message.job_id)
-    who = technician.display_name if technician else f"technician {message.technician_id}"
-    if technician is None or job is None or job.assignee_id != technician.id:
-        name = job.reference if job is not None else f"Job {message.job_id}"
-        raise AuthorizationError(f"{name} is not assigned to {who}.", "job_id")
+    name = job.reference if job is not None else f"Job {message.job_id}"
+    if technician is None or job is None:
+        raise AuthorizationError(f"{name} no longer exists.", "job_id")
+    if job.assignee_id != technician.id:
+        raise AuthorizationError(
+            f"{name} was given to someone else while this phone was offline; "
+            "the office has this action and will decide what to do with it.",
+            "job_id",
+        )
+    if job.status == Status.CANCELLED.value:
+        raise AuthorizationError(
+            f"{name} was cancelled while this phone was offline; "
+            "the office has this action and will decide what to do with it.",
+            "job_id",
+        )
     right = RIGHT_FOR.get(message.type)
     if right is None:
         raise ValidationError(f"'{message.type}' is not an action type.", "type")
     if not technician.has_right(right):
-        raise AuthorizationError(f"{who} lacks the right '{right.value}'.", right.value)
-    actor = job_ops.Actor.on_device(technician, device)
+        raise AuthorizationError(
+            f"{technician.display_name} lacks the right '{right.value}'.", right.value
+        )
+    actor = job_ops.Actor.on_device(technician, device, message.id)
     payload = message.payload if isinstance(message.payload, dict) else {}
     problem = payload_problem(message.type, payload)
     if problem:
@@ -53,16 +76,42 @@ def apply(message: InboxMessage) -> None:
     elif message.type == ActionType.NOTE.value:
         job_ops.add_note(job, payload["text"], actor)
     else:
-        # The upload itself recorded the photo in the job's history (files.add_file).
-        found = db.session.scalar(
-            select(
-                exists().where(
-                    JobFile.job_id == job.id, JobFile.client_file_id == str(payload["file_id"])
-                )
+        _photo(job, str(payload["file_id"]), technician, device, message, actor)
+
+
+def _photo(job, file_id: str, technician: User, device, message: InboxMessage, actor) -> None:
+    """Note the photo; one whose file is still on the phone becomes a pending photo.
+
+    The upload itself records an arrived photo in the job's history (files.add_file), so
+    nothing is held back: text actions after this one go on at once.
+    """
+    arrived = db.session.scalar(
+        select(
+            exists().where(
+                JobFile.uploaded_by_id == technician.id, JobFile.client_file_id == file_id
             )
         )
-        if not found:
-            raise PhotoNotArrived(f"Waiting for the photo {payload['file_id']} to be uploaded")
+    )
+    known = db.session.scalar(
+        select(
+            exists().where(
+                PendingPhoto.technician_id == technician.id,
+                PendingPhoto.client_file_id == file_id,
+            )
+        )
+    )
+    if arrived or known:
+        return
+    db.session.add(
+        PendingPhoto(
+            job_id=job.id,
+            technician_id=technician.id,
+            device_id=device.id if device else None,
+            client_file_id=file_id,
+            message_id=message.id,
+        )
+    )
+    job_ops.photo_pending(job, file_id, actor)
 
 
 def payload_problem(kind: str, payload: object) -> tuple[str, str] | None:

@@ -1,8 +1,8 @@
 """Read the inbox: filtered lists, counts per state, the last days by state, a job's line.
 
-Two states are shown but not stored: *held* (queued behind a failed action of the same job)
-and *waiting* (queued while its predecessor or its photo has not arrived); they are computed
-in SQL so the list can be filtered by them.
+Two states are shown but not stored: *held* (queued behind a failed action of the same
+device on the same job) and *waiting* (queued while its predecessor has not arrived); they
+are computed in SQL so the list can be filtered by them.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ CATEGORIES = [c.value for c in ErrorCategory]
 _other = aliased(InboxMessage)
 _failed_in_job = exists().where(
     _other.job_id == InboxMessage.job_id,
+    _other.device_id.is_not_distinct_from(InboxMessage.device_id),
+    _other.seq < InboxMessage.seq,
     _other.state == MessageState.FAILED.value,
-    _other.id != InboxMessage.id,
 )
 _queued = InboxMessage.state == MessageState.QUEUED.value
 IS_HELD = and_(_queued, _failed_in_job)
@@ -175,13 +176,18 @@ def shown_state(message: InboxMessage) -> str:
 
 
 def held_behind(message: InboxMessage) -> list[InboxMessage]:
-    """Return the queued actions of the job that this failed action holds back."""
+    """Return the queued actions of the same device on the job that this failure holds back."""
     if message.state != MessageState.FAILED.value:
         return []
     return list(
         db.session.scalars(
             select(InboxMessage)
-            .where(InboxMessage.job_id == message.job_id, _queued)
+            .where(
+                InboxMessage.job_id == message.job_id,
+                InboxMessage.device_id.is_not_distinct_from(message.device_id),
+                InboxMessage.seq > message.seq,
+                _queued,
+            )
             .order_by(InboxMessage.seq, InboxMessage.id)
         )
     )

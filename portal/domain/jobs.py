@@ -14,12 +14,26 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.domain import counts, feed, push, transitions  # noqa: F401 (counts: listeners)
+from portal.domain import (  # noqa: F401 (counts: listeners)
+    assignments,
+    counts,
+    feed,
+    push,
+    transitions,
+)
 from portal.domain.errors import AuthorizationError, ConflictError, ValidationError
 from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import realtime
-from portal.models import Device, Job, JobEvent, ReportField, Status, User, utcnow
+from portal.models import (
+    Device,
+    Job,
+    JobEvent,
+    ReportField,
+    Status,
+    User,
+    utcnow,
+)
 
 
 class Origin(str, Enum):
@@ -36,6 +50,8 @@ class Actor:
     user: User | None
     origin: Origin
     device: Device | None = None
+    # The inbox message being applied, when the change comes from a device's action.
+    message_id: int | None = None
 
     @property
     def from_device(self) -> bool:
@@ -46,8 +62,8 @@ class Actor:
         return cls(user, Origin.PORTAL)
 
     @classmethod
-    def on_device(cls, user: User, device: Device | None) -> Actor:
-        return cls(user, Origin.DEVICE, device)
+    def on_device(cls, user: User, device: Device | None, message_id: int | None = None) -> Actor:
+        return cls(user, Origin.DEVICE, device, message_id)
 
 
 EDITABLE = ("title", "description", "customer", "address", "scheduled_start", "scheduled_end")
@@ -129,6 +145,7 @@ def _record(job: Job, actor: Actor, kind: str, changes: dict, note: str = "") ->
         version=job.version,
         changes={k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()},
         note=note,
+        message_id=actor.message_id,
     )
     db.session.add(event)
     if job.assignee_id is not None and job.status != Status.CANCELLED.value:
@@ -213,6 +230,8 @@ def assign(
     }
     job.assignee_id = new_id
     job.assignee = technician
+    if technician is not None:
+        assignments.remember(job.id, technician.id)
     if technician is not None and job.status == Status.NEW.value:
         changes["status"] = (job.status, Status.ASSIGNED.value)
         job.status = Status.ASSIGNED.value
@@ -301,6 +320,16 @@ def add_note(job: Job, text: str, actor: Actor) -> None:
     if actor.from_device and job.assignee_id != actor.user.id:
         raise AuthorizationError(f"{job.reference} is not assigned to {actor.user.display_name}.")
     _record(job, actor, "note", {}, note=text)
+
+
+def photo_pending(job: Job, file_id: str, actor: Actor) -> None:
+    """Record that the phone took a photo whose file is still on its way."""
+    _record(job, actor, "photo_pending", {"file": (None, file_id)})
+
+
+def photo_given_up(job: Job, file_id: str, actor: Actor) -> None:
+    """Record that someone stopped waiting for a photo that never arrived."""
+    _record(job, actor, "photo_given_up", {"file": (file_id, None)})
 
 
 def file_added(job: Job, name: str, kind: str, actor: Actor) -> None:

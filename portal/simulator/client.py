@@ -64,6 +64,7 @@ class DeviceClient:
     clock: Callable[[], float] = time.monotonic
     timeout: float = 15.0
     session: requests.Session = field(default_factory=requests.Session)
+    page_limit: int | None = None  # jobs per pull page; None: the server's default
 
     token: str | None = None
     technician: dict | None = None
@@ -241,6 +242,9 @@ class DeviceClient:
             self.outbox = [a for a in self.outbox if a["id"] not in sent]
 
     def _pull(self, report: SyncReport) -> None:
+        # A first sync (no cursor) sends every current job: whatever the phone holds besides
+        # them is stale and goes once the sync is complete.
+        fresh: set[int] | None = set() if self.cursor is None else None
         while True:
             params: dict[str, Any] = {
                 "unsent_count": self.unsent_count,
@@ -248,9 +252,12 @@ class DeviceClient:
             }
             if self.cursor:
                 params["cursor"] = self.cursor
+            if self.page_limit:
+                params["limit"] = self.page_limit
             resp = self._call("GET", "/sync/pull", params=params)
-            if resp.status_code == 400 and self.cursor:
-                self.cursor = None  # a cursor from another server or sign-in: start over
+            if resp.status_code == 410 or (resp.status_code == 400 and self.cursor):
+                # Expired (older than the history kept) or from another server: start over.
+                self.cursor, fresh = None, set()
                 continue
             if resp.status_code != 200:
                 raise SyncFailed(f"pull refused: {resp.status_code} {resp.text[:200]}")
@@ -258,8 +265,12 @@ class DeviceClient:
             report.pulls += 1
             for doc in body["jobs"]:
                 self.jobs[doc["id"]] = doc
+                if fresh is not None:
+                    fresh.add(doc["id"])
             for job_id in body["removed"]:
                 self.jobs.pop(job_id, None)
+                if fresh is not None:
+                    fresh.discard(job_id)
             for result in body["action_results"]:
                 self.results[result["id"]] = result
             report.jobs_changed += len(body["jobs"])
@@ -267,4 +278,8 @@ class DeviceClient:
             report.results += len(body["action_results"])
             self.cursor = body["cursor"]
             if not body["has_more"]:
+                if fresh is not None:
+                    for stale in set(self.jobs) - fresh:
+                        del self.jobs[stale]
+                        report.jobs_removed += 1
                 return

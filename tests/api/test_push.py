@@ -7,6 +7,8 @@ import uuid
 from rq import Queue
 from sqlalchemy import func, select
 
+from portal.domain import jobs
+from portal.domain.jobs import Actor
 from portal.models import InboxMessage
 from tests.api.conftest import action
 
@@ -100,17 +102,51 @@ def test_one_malformed_action_does_not_stop_the_others(sign_in, make_job, db):
     assert _count(db) == 2
 
 
-def test_actions_on_a_job_not_theirs_are_stored_for_the_inbox_to_fail(
+def test_actions_on_a_job_never_theirs_are_refused_at_once_naming_no_one(
     sign_in, make_job, make_user, db
 ):
     phone = sign_in()
-    foreign = make_job(make_user("technician"))
-    a = action(foreign.id)
-    missing = action(999_999)
+    mine = make_job(phone.technician)
+    foreign = make_job(make_user("technician", name="Otto Other"))
+    ok, a, missing = action(mine.id), action(foreign.id), action(999_999)
 
-    results = phone.push([a, missing]).get_json()["results"]
+    results = phone.push([ok, a, missing]).get_json()["results"]
 
-    assert [r["state"] for r in results] == ["accepted", "accepted"]
+    assert [r["state"] for r in results] == ["accepted", "rejected", "rejected"]
+    assert results[1]["error"] == results[2]["error"] == "unknown_job"
+    assert results[1]["message"] == results[2]["message"]  # an unknown and a foreign job alike
+    assert "Otto" not in results[1]["message"] and foreign.reference not in results[1]["message"]
+    assert _count(db) == 1  # only the action on their own job was stored
+
+
+def test_actions_on_a_job_reassigned_away_are_kept_for_the_office(
+    sign_in, make_job, make_user, dispatcher, db
+):
+    phone = sign_in()
+    job = make_job(phone.technician)
+    jobs.assign(job, make_user("technician"), Actor.portal(dispatcher))
+    db.session.commit()
+
+    results = phone.push([action(job.id)]).get_json()["results"]
+
+    assert [r["state"] for r in results] == ["accepted"]
+    assert _count(db) == 1
+
+
+def test_the_same_seq_twice_from_one_device_is_refused(sign_in, make_job, db):
+    phone = sign_in()
+    job = make_job(phone.technician)
+    first = action(job.id, 1)
+    phone.push([first])
+
+    again = phone.push([action(job.id, 1), action(job.id, 2), action(job.id, 2)]).get_json()
+
+    assert [(r["state"], r.get("error")) for r in again["results"]] == [
+        ("rejected", "seq_reused"),
+        ("accepted", None),
+        ("rejected", "seq_reused"),
+    ]
+    assert phone.push([first]).get_json()["results"][0]["state"] == "duplicate"
     assert _count(db) == 2
 
 

@@ -17,6 +17,7 @@ from portal.models import (
     InboxMessage,
     Job,
     JobEvent,
+    PendingPhoto,
     Right,
     StatusTransition,
     TechnicianRight,
@@ -121,24 +122,53 @@ def test_unconfigured_transition_fails_as_configuration_until_configured(
     assert state_of(db, m).state == "completed"
 
 
-def test_a_job_that_is_not_the_technicians_fails_as_authorization(
+def test_an_action_on_a_job_reassigned_away_fails_and_holds_only_its_device(
     db, technician, make_user, make_job, upload, run_worker
 ):
-    other = make_user("technician")
-    job = make_job(other)
-    m = upload(technician, job.id, 1, "note", {"text": "hello"})
-    missing = upload(technician, 999999, 1, "note", {"text": "hello"})
-    run_worker(["inbox"])
-    m, missing = state_of(db, m), state_of(db, missing)
-    assert (m.error_category, missing.error_category) == ("authorization", "authorization")
-    assert "is not assigned to Tess Tech" in m.error_message
+    """The old technician's stale work is kept for the office; the new one goes on."""
     admin = make_user("admin")
+    job = make_job(technician)
+    newcomer = make_user("technician", name="Nora New")
+    job_ops.assign(reload(db, Job, job.id), newcomer, job_ops.Actor.portal(admin))
+    db.session.commit()
+    from portal.models import Device
+
+    phone = Device(device_id="nora-phone", user_id=newcomer.id)
+    db.session.add(phone)
+    db.session.commit()
+    stale = upload(technician, job.id, 1, "note", {"text": "stale"}, device=technician.device)
+    stale_2 = upload(technician, job.id, 2, "note", {"text": "stale 2"}, device=technician.device)
+    fresh = upload(newcomer, job.id, 1, "status_change", {"to": "started"}, device=phone)
+    run_worker(["inbox"])
+    stale, stale_2 = state_of(db, stale), state_of(db, stale_2)
+    assert stale.error_category == "authorization"
+    assert "given to someone else while this phone was offline" in stale.error_message
+    assert "Nora" not in stale.error_message
+    assert stale_2.state == "queued"  # held behind its own device's failure
+    assert state_of(db, fresh).state == "completed"  # the new technician is not held back
+    assert reload(db, Job, job.id).status == "started"
     job_ops.assign(reload(db, Job, job.id), technician, job_ops.Actor.portal(admin))
-    inbox_admin.retry([m], admin)
+    inbox_admin.retry([stale], admin)
     db.session.commit()
     run_worker(["inbox"])
-    assert state_of(db, m).state == "completed"
-    assert notes_of(db, job.id) == ["hello"]
+    assert [state_of(db, m).state for m in (stale, stale_2)] == ["completed", "completed"]
+    assert notes_of(db, job.id) == ["stale", "stale 2"]
+
+
+def test_a_note_on_a_job_cancelled_while_offline_fails_like_any_other_action(
+    db, technician, make_user, make_job, upload, run_worker
+):
+    job = make_job(technician)
+    job_ops.cancel(reload(db, Job, job.id), job_ops.Actor.portal(make_user("dispatcher")))
+    db.session.commit()
+    note = upload(technician, job.id, 1, "note", {"text": "Customer not home"})
+    report = upload(technician, job.id, 2, "report_update", {"fields": {"resolution": "x"}})
+    run_worker(["inbox"])
+    note = state_of(db, note)
+    assert (note.state, note.error_category) == ("failed", "authorization")
+    assert "cancelled while this phone was offline" in note.error_message
+    assert state_of(db, report).state == "queued"
+    assert notes_of(db, job.id) == []
 
 
 def test_a_failure_holds_the_line_and_retry_runs_the_held_actions_at_once(
@@ -213,12 +243,27 @@ def test_an_admin_releases_an_action_waiting_for_a_lost_predecessor(
     assert state_of(db, m).state == "completed"
 
 
-def test_a_photo_action_waits_for_its_upload(db, technician, make_job, upload, run_worker):
+def test_a_photo_on_its_way_holds_nothing_back_and_attaches_when_it_arrives(
+    db, technician, make_job, upload, run_worker
+):
     job = make_job(technician)
-    m = upload(technician, job.id, 1, "photo_added", {"file_id": "photo-1"})
+    dev = technician.device
+    photo = upload(technician, job.id, 1, "photo_added", {"file_id": "photo-1"}, device=dev)
+    report = upload(
+        technician, job.id, 2, "report_update", {"fields": {"resolution": "Fixed"}}, device=dev
+    )
+    finish = upload(technician, job.id, 3, "status_change", {"to": "finished"}, device=dev)
+    job = reload(db, Job, job.id)
+    job.status = "started"
+    db.session.commit()
     run_worker(["inbox"])
-    assert state_of(db, m).wait_reason.startswith("Waiting for the photo")
-    actor = job_ops.Actor.on_device(technician, technician.device)
+    assert [state_of(db, m).state for m in (photo, report, finish)] == ["completed"] * 3
+    assert reload(db, Job, job.id).status == "finished"  # the office sees it at once
+    pending = db.session.scalars(select(PendingPhoto)).all()
+    assert [(p.job_id, p.client_file_id, p.message_id) for p in pending] == [
+        (job.id, "photo-1", photo.id)
+    ]
+    actor = job_ops.Actor.on_device(technician, dev)
     files.add_file(
         reload(db, Job, job.id),
         io.BytesIO(b"jpeg"),
@@ -228,10 +273,29 @@ def test_a_photo_action_waits_for_its_upload(db, technician, make_job, upload, r
         actor,
         client_file_id="photo-1",
     )
-    inbox.enqueue_line(job.id)  # the upload endpoint does this after commit
     db.session.commit()
+    assert db.session.scalars(select(PendingPhoto)).all() == []
+    kinds = [e.kind for e in db.session.scalars(select(JobEvent).where(JobEvent.job_id == job.id))]
+    assert "photo_pending" in kinds and "photo" in kinds
+
+
+def test_a_photo_that_arrived_first_is_not_pending(db, technician, make_job, upload, run_worker):
+    job = make_job(technician)
+    actor = job_ops.Actor.on_device(technician, technician.device)
+    files.add_file(
+        reload(db, Job, job.id),
+        io.BytesIO(b"jpeg"),
+        "a.jpg",
+        "image/jpeg",
+        FileKind.PHOTO,
+        actor,
+        client_file_id="photo-2",
+    )
+    db.session.commit()
+    m = upload(technician, job.id, 1, "photo_added", {"file_id": "photo-2"})
     run_worker(["inbox"])
     assert state_of(db, m).state == "completed"
+    assert db.session.scalars(select(PendingPhoto)).all() == []
 
 
 def test_support_edits_a_payload_audited_then_it_succeeds(
@@ -276,19 +340,22 @@ def test_the_checker_retries_failures_and_revives_lines_redis_forgot(
     assert state_of(db, failing).attempts == 2
 
 
-def test_a_photo_waiting_on_one_device_does_not_stop_another_devices_line(
-    db, technician, make_job, upload, run_worker
+def test_a_failure_on_one_device_does_not_stop_another_devices_line(
+    db, make_user, make_job, upload, run_worker
 ):
     from portal.models import Device
 
-    other = Device(device_id="tablet-2", user_id=technician.id)
-    db.session.add(other)
+    tech = make_user("technician", rights=[Right.ADD_NOTES])
+    phone = Device(device_id="phone-1", user_id=tech.id)
+    tablet = Device(device_id="tablet-2", user_id=tech.id)
+    db.session.add_all([phone, tablet])
     db.session.commit()
-    job = make_job(technician)
-    photo = upload(
-        technician, job.id, 1, "photo_added", {"file_id": "p-9"}, device=technician.device
-    )
-    note = upload(technician, job.id, 1, "note", {"text": "from the tablet"}, device=other)
+    job = make_job(tech)
+    failing = upload(tech, job.id, 1, "status_change", {"to": "started"}, device=phone)
+    held = upload(tech, job.id, 2, "note", {"text": "from the phone"}, device=phone)
+    other = upload(tech, job.id, 1, "note", {"text": "from the tablet"}, device=tablet)
     run_worker(["inbox"])
-    assert state_of(db, photo).state == "queued"
-    assert state_of(db, note).state == "completed"
+    assert state_of(db, failing).state == "failed"
+    assert state_of(db, held).state == "queued"
+    assert state_of(db, other).state == "completed"
+    assert notes_of(db, job.id) == ["from the tablet"]
