@@ -65,6 +65,7 @@ class DeviceClient:
     timeout: float = 15.0
     session: requests.Session = field(default_factory=requests.Session)
     page_limit: int | None = None  # jobs per pull page; None: the server's default
+    push_token: str | None = None  # registered after each sign-in, as the app does
 
     token: str | None = None
     technician: dict | None = None
@@ -163,6 +164,8 @@ class DeviceClient:
             raise SyncFailed(f"sign-in refused: {resp.status_code} {resp.text[:200]}")
         body = resp.json()
         self.token, self.technician = body["token"], body["technician"]
+        if self.push_token:
+            self.register_push_token(self.push_token)
         return body
 
     def register_push_token(self, token: str) -> None:

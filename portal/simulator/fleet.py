@@ -39,6 +39,8 @@ class Fleet:
                     device_id=f"sim-{i + 1}-{os.getpid()}",
                     sync_every=self.sync_every,
                     clock=clock,
+                    # A real phone registers one; the push log then shows what it was sent.
+                    push_token=f"sim-push-{i + 1}-{os.getpid()}",
                 )
             )
 
