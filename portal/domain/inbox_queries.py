@@ -20,6 +20,7 @@ from portal.models import (
     InboxAudit,
     InboxMessage,
     MessageState,
+    PendingPhoto,
     User,
     utcnow,
 )
@@ -191,6 +192,11 @@ def held_behind(message: InboxMessage) -> list[InboxMessage]:
             .order_by(InboxMessage.seq, InboxMessage.id)
         )
     )
+
+
+def pending_photo(message: InboxMessage) -> PendingPhoto | None:
+    """Return the photo this action announced, while its file is still on the phone."""
+    return db.session.scalar(select(PendingPhoto).where(PendingPhoto.message_id == message.id))
 
 
 def attempts(message_id: int) -> list[InboxAttempt]:

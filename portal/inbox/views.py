@@ -94,6 +94,7 @@ def message(message_id: int):
         attempts=q.attempts(m.id),
         audit=q.audit(m.id),
         held=q.held_behind(m),
+        pending_photo=q.pending_photo(m),
         payload_text=json.dumps(m.payload, indent=2, ensure_ascii=False),
     )
 
