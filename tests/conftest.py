@@ -324,10 +324,12 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def live_server(_app):
     """Serve the app (with Socket.IO) on a free loopback port for the whole session."""
+    import logging
     import threading
 
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     port = free_port()
     server = make_server("127.0.0.1", port, _app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
