@@ -32,7 +32,8 @@ def after_commit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     pending.setdefault(key, (fn, args, kwargs, db.session().get_nested_transaction()))
 
 
-def _inside(transaction: Any, savepoint: Any) -> bool:
+def inside(transaction: Any, savepoint: Any) -> bool:
+    """Tell whether ``transaction`` is ``savepoint`` or nested in it."""
     while transaction is not None:
         if transaction is savepoint:
             return True
@@ -60,7 +61,7 @@ def _drop(session: Session, *_: Any) -> None:
         return
     pending = session.info.get(_KEY) or {}
     for key, (*_, asked_in) in list(pending.items()):
-        if _inside(asked_in, savepoint):
+        if inside(asked_in, savepoint):
             del pending[key]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from portal.domain import feed, inbox_admin, push_sender, retention
+from portal.domain import inbox_admin, push_sender, retention
 from portal.domain.health import PERIODIC_RUNS_KEY
 from portal.extensions import get_redis
 
@@ -23,8 +23,6 @@ def check_inbox() -> dict:
     """Retry failed inbox messages and re-enqueue idle lines."""
     started = time.time()
     result: dict = inbox_admin.check()
-    # Entries a commit left without a position (a root commit inside a savepoint).
-    result["feed_positioned"] = feed.repair()
     _mark("inbox-checker", started, result)
     return result
 

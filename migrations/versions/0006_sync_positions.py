@@ -32,6 +32,8 @@ def upgrade():
     # Existing entries keep their order: an id is a position (cursors of the old form are
     # answered "cursor_expired", so the phones start over from a first sync).
     op.execute('UPDATE sync_feed SET position = id')
+    with op.batch_alter_table('sync_feed', schema=None) as batch_op:
+        batch_op.alter_column('position', existing_type=sa.BigInteger(), nullable=False)
     op.execute(
         'INSERT INTO sync_positions (technician_id, position) '
         'SELECT technician_id, MAX(id) FROM sync_feed GROUP BY technician_id'
@@ -39,10 +41,6 @@ def upgrade():
     op.create_index(
         'ix_sync_feed_technician_position', 'sync_feed', ['technician_id', 'position'],
         unique=True,
-    )
-    op.create_index(
-        'ix_sync_feed_unpositioned', 'sync_feed', ['technician_id'], unique=False,
-        postgresql_where=sa.text('position IS NULL'), sqlite_where=sa.text('position IS NULL'),
     )
 
     op.create_table(
@@ -125,7 +123,6 @@ def downgrade():
     op.drop_table('pending_photos')
     op.drop_index(op.f('ix_job_assignments_technician_id'), table_name='job_assignments')
     op.drop_table('job_assignments')
-    op.drop_index('ix_sync_feed_unpositioned', table_name='sync_feed')
     op.drop_index('ix_sync_feed_technician_position', table_name='sync_feed')
     with op.batch_alter_table('sync_feed', schema=None) as batch_op:
         batch_op.create_index('ix_sync_feed_technician_id_id', ['technician_id', 'id'])

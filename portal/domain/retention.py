@@ -60,7 +60,7 @@ def compact_feed(technician_id: int) -> int:
     """Delete the technician's superseded feed entries; return how many."""
     rows = db.session.execute(
         select(FeedEntry.position, FeedEntry.job_id, FeedEntry.kind, FeedEntry.message_id)
-        .where(FeedEntry.technician_id == technician_id, FeedEntry.position.is_not(None))
+        .where(FeedEntry.technician_id == technician_id)
         .order_by(FeedEntry.position.desc())
     )
     seen: set[tuple[str, int | None]] = set()

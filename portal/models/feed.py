@@ -26,21 +26,14 @@ class FeedEntry(db.Model):
     __table_args__ = (
         # The pull reads a technician's entries by position range.
         Index("ix_sync_feed_technician_position", "technician_id", "position", unique=True),
-        # Entries whose transaction committed without a position (see feed.repair).
-        Index(
-            "ix_sync_feed_unpositioned",
-            "technician_id",
-            postgresql_where=db.text("position IS NULL"),
-            sqlite_where=db.text("position IS NULL"),
-        ),
     )
 
     # BigInteger on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     technician_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # The technician's own counter, given when the writing transaction commits: positions
-    # are in commit order, so a device's cursor never passes a change still to commit.
-    position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # From the technician's own counter, taken as the writing transaction commits:
+    # positions are in commit order, so a cursor never passes a change still to commit.
+    position: Mapped[int] = mapped_column(BigInteger)
     job_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from portal.domain import feed, retention
 from portal.domain import jobs as job_ops
+from portal.domain import retention
 from portal.effects import after_commit
 from portal.extensions import db as _db
 from portal.models import FeedEntry, FeedKind, SyncPosition, utcnow
@@ -183,21 +183,25 @@ def test_compaction_keeps_the_newest_entry_of_each_job_and_message(
     assert sorted(j["title"] for j in delta["jobs"]) == ["Edit 7", "Edit 8", "Edit 9"]
 
 
-def test_positions_are_given_at_commit_in_commit_order(app, make_job, make_user, dispatcher, db):
+def test_entries_are_written_with_their_positions_as_the_transaction_commits(
+    app, make_job, make_user, dispatcher, db
+):
     tech = make_user("technician")
     job = make_job(tech)
+    before = db.session.scalar(select(func.count()).select_from(FeedEntry))
     job_ops.update(job, {"title": "One"}, _portal(dispatcher))
     db.session.flush()
-    pending = db.session.scalars(select(FeedEntry).where(FeedEntry.position.is_(None))).all()
-    assert len(pending) == 1  # inserted without a position: it has not committed yet
+    assert db.session.scalar(select(func.count()).select_from(FeedEntry)) == before
     db.session.commit()
-    rows = db.session.execute(
-        select(FeedEntry.position).where(FeedEntry.technician_id == tech.id).order_by(FeedEntry.id)
-    ).scalars()
-    positions = list(rows)
+    positions = list(
+        db.session.scalars(
+            select(FeedEntry.position)
+            .where(FeedEntry.technician_id == tech.id)
+            .order_by(FeedEntry.id)
+        )
+    )
     assert positions == list(range(1, len(positions) + 1))
-    counter = db.session.get(SyncPosition, tech.id)
-    assert counter.position == positions[-1]
+    assert db.session.get(SyncPosition, tech.id).position == positions[-1]
 
 
 def test_a_rolled_back_savepoint_leaves_no_entry_and_no_effect(
@@ -219,29 +223,27 @@ def test_a_rolled_back_savepoint_leaves_no_entry_and_no_effect(
         pass
     db.session.commit()
     assert ran == ["kept"]
-    entries = db.session.scalars(
-        select(FeedEntry).where(FeedEntry.technician_id == tech.id, FeedEntry.job_id == job.id)
+    versions = db.session.scalars(
+        select(FeedEntry.position).where(
+            FeedEntry.technician_id == tech.id, FeedEntry.job_id == job.id
+        )
     ).all()
-    assert all(e.position is not None for e in entries)
-    assert db.session.scalar(select(func.count()).where(FeedEntry.position.is_(None))) == 0
+    assert len(versions) == 2  # assigned, then "Kept": nothing of the undone edit
 
 
-def test_entries_committed_without_a_position_are_placed_later_and_still_delivered(
+def test_a_root_commit_made_inside_a_savepoint_still_delivers_its_change(
     app, sign_in, make_job, dispatcher, db
 ):
     phone = sign_in()
     job = make_job(phone.technician)
     cursor = phone.pull()["cursor"]
-    job_ops.update(job, {"title": "Placed late"}, _portal(dispatcher))
+    root = db.session().get_transaction() or db.session().begin()
+    db.session.begin_nested()
+    job_ops.update(job, {"title": "Committed oddly"}, _portal(dispatcher))
     db.session.flush()
-    db.session.info.pop(feed._PENDING)  # as if the commit hook had not run for it
-    db.session.commit()
-    assert feed.unpositioned_count() == 1
-    assert phone.pull(cursor)["jobs"] == []  # not readable without a position
+    root.commit()  # the root commits while its savepoint is still open
 
-    assert feed.repair() == 1
-
-    assert [j["title"] for j in phone.pull(cursor)["jobs"]] == ["Placed late"]
+    assert [j["title"] for j in phone.pull(cursor)["jobs"]] == ["Committed oddly"]
 
 
 def test_expiry_leaves_a_horizon_marker_per_technician(app, sign_in, make_job, db):
