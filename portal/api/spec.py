@@ -46,6 +46,17 @@ def _query(name: str, schema: dict, description: str) -> dict:
     }
 
 
+# Times in the API are UTC; this tells the device the zone to show them in.
+TIMEZONE = {
+    "type": "string",
+    "minLength": 1,
+    "description": (
+        "The company's time zone, an IANA name such as Europe/Amsterdam: the zone in which "
+        "the device shows times to the technician. Times in the API stay UTC (ISO 8601)."
+    ),
+    "example": "Europe/Amsterdam",
+}
+
 PATHS: dict[str, Any] = {
     "/auth/device": {
         "post": {
@@ -74,9 +85,10 @@ PATHS: dict[str, Any] = {
                 "200": _json(
                     {
                         "type": "object",
-                        "required": ["token", "technician"],
+                        "required": ["token", "technician", "timezone"],
                         "properties": {
                             "token": {"type": "string"},
+                            "timezone": TIMEZONE,
                             "technician": {
                                 "type": "object",
                                 "required": ["id", "email", "name"],
@@ -162,6 +174,7 @@ PATHS: dict[str, Any] = {
                             "cursor",
                             "has_more",
                             "server_time",
+                            "timezone",
                         ],
                         "properties": {
                             "jobs": {"type": "array", "items": _ref("Job")},
@@ -170,6 +183,7 @@ PATHS: dict[str, Any] = {
                             "cursor": {"type": "string"},
                             "has_more": {"type": "boolean"},
                             "server_time": {"type": "string", "format": "date-time"},
+                            "timezone": TIMEZONE,
                         },
                     },
                     "a page of changes",
