@@ -1,0 +1,281 @@
+"""Dates and times on pages: the viewer's zone and date format, and the template filters.
+
+Flask-Babel selects, per request, the zone (the signed-in person's own, else the company's)
+and the locale that decides the format of dates and times: 12- or 24-hour clock, day before
+or after month. The portal speaks English, so the locale is an English of the person's
+region: their choice in "My settings", else the best match of the browser's languages
+(``nl-NL`` reads dates as English does in the Netherlands: 24-hour, day first). Babel
+formats every date and time; templates never format one by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError, dates, localedata
+from babel.core import get_global
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import Babel, get_locale, get_timezone, refresh
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from portal.domain import timezones
+
+babel = Babel()
+
+# Date formats people may choose in "My settings" (any English of a region works by browser).
+FORMATS = (
+    "en_US",
+    "en_GB",
+    "en_CA",
+    "en_AU",
+    "en_NZ",
+    "en_IE",
+    "en_IN",
+    "en_ZA",
+    "en_150",
+    "en_001",
+)
+DEFAULT_LOCALE = "en"
+
+
+# --- selection -------------------------------------------------------------------------------
+
+
+def _user():
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user
+    return None
+
+
+def select_timezone() -> str:
+    return timezones.user_zone_name(_user())
+
+
+def select_locale() -> str:
+    user = _user()
+    if user is not None and user.locale and timezones.is_date_format(user.locale):
+        return user.locale
+    return browser_locale()
+
+
+def browser_locale() -> str:
+    """Return the English date format that best matches the browser's languages."""
+    if has_request_context():
+        for tag, _quality in request.accept_languages:
+            found = english_for(tag)
+            if found:
+                return found
+    return current_app.config.get("BABEL_DEFAULT_LOCALE") or DEFAULT_LOCALE
+
+
+@lru_cache(maxsize=256)
+def english_for(tag: str) -> str | None:
+    """Return the English locale of the region of language tag ``tag`` (None if unknown)."""
+    try:
+        parsed = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    territory = parsed.territory
+    if territory is None:
+        likely = get_global("likely_subtags").get(parsed.language) or ""
+        territory = likely.rsplit("_", 1)[-1] if "_" in likely else None
+    if parsed.language == "en" and (territory is None or parsed.territory is None):
+        return DEFAULT_LOCALE if parsed.territory is None else None
+    if territory and localedata.exists(f"en_{territory}"):
+        return f"en_{territory}"
+    # No English of that region: keep the region's own clock (24- or 12-hour).
+    clock24 = "H" in parsed.time_formats["short"].pattern
+    return "en_150" if clock24 else "en_001"
+
+
+def format_name(code: str) -> str:
+    return Locale.parse(code).get_display_name("en") or code
+
+
+def example(code: str, moment: datetime) -> str:
+    """Show how ``moment`` reads in the date format ``code`` (for the format picker)."""
+    loc = Locale.parse(code)
+    moment = local(moment)
+    day = dates.format_skeleton("yMMMEd", moment, locale=loc)
+    clock = dates.format_time(moment, "short", locale=loc)
+    return loc.datetime_formats["medium"].format(clock, day)
+
+
+def viewer_zone() -> ZoneInfo:
+    """Return the zone of the person viewing the page (as Flask-Babel selected it)."""
+    if not has_request_context():
+        return timezones.company_zone()
+    return timezones.get_zone(str(get_timezone()))
+
+
+def viewer_zone_name() -> str:
+    return str(viewer_zone().key)
+
+
+def viewer_offset_minutes() -> int:
+    """Return the viewer's zone's UTC offset now, in minutes (east positive)."""
+    delta = timezones.utcnow().astimezone(viewer_zone()).utcoffset() or timedelta(0)
+    return int(delta.total_seconds() // 60)
+
+
+def viewer_today() -> date:
+    return timezones.today(viewer_zone())
+
+
+def local(value: datetime, tz: str | None = None) -> datetime:
+    """Return ``value`` (aware) as wall-clock time in the viewer's zone (or zone ``tz``)."""
+    return value.astimezone(timezones.get_zone(tz) if tz else viewer_zone())
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse(DEFAULT_LOCALE)
+
+
+def offset_text(moment: datetime) -> str:
+    """Return the UTC offset of an aware time as +02:00."""
+    delta = moment.utcoffset() or timedelta(0)
+    sign = "-" if delta < timedelta(0) else "+"
+    minutes = abs(int(delta.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _combine(day: str, clock: str) -> str:
+    return _locale().datetime_formats["medium"].format(clock, day)
+
+
+def fmt_time(value: datetime | None, seconds: bool = False, tz: str | None = None) -> str:
+    """1:05 PM or 13:05 (with seconds: 1:05:09 PM); the offset where the time is ambiguous."""
+    if value is None:
+        return ""
+    moment = local(value, tz)
+    text = dates.format_time(moment, "medium" if seconds else "short", locale=_locale())
+    if timezones.is_ambiguous(moment, moment.tzinfo):
+        text += f" ({offset_text(moment)})"
+    return text
+
+
+def fmt_hour(value: datetime) -> str:
+    """Label a whole hour for an axis: 9 AM where clocks run 12 hours, 09:00 where 24."""
+    moment = local(value)
+    twelve = "h" in _locale().time_formats["short"].pattern
+    return dates.format_skeleton("h" if twelve else "Hm", moment, locale=_locale())
+
+
+def fmt_clock(value: datetime) -> str:
+    """Format the wall-clock time of a naive ``value`` as it stands (no zone conversion)."""
+    return dates.format_time(value.time(), "short", locale=_locale())
+
+
+def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
+    """Mon, May 4, 2026 (``full``: Monday, May 4, 2026; ``short``: Mon, May 4; ``day``: Mon 4)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local(value).date()
+    if style == "full":
+        return dates.format_date(value, "full", locale=_locale())
+    skeleton = {"short": "MMMEd", "day": "Ed"}.get(style, "yMMMEd")
+    return dates.format_skeleton(skeleton, value, locale=_locale())
+
+
+def fmt_datetime(value: datetime | None, seconds: bool = False, zone: bool = False) -> str:
+    """Mon, May 4, 2026, 1:05 PM; ``zone`` adds the zone's abbreviation (CEST)."""
+    if value is None:
+        return ""
+    text = _combine(fmt_date(value), fmt_time(value, seconds))
+    return f"{text} {zone_abbr(value)}" if zone else text
+
+
+def relative_day(value: datetime) -> str | None:
+    """Return Today, Yesterday or Tomorrow for a time on one of those local days."""
+    delta = (local(value).date() - viewer_today()).days
+    return {0: "Today", -1: "Yesterday", 1: "Tomorrow"}.get(delta)
+
+
+def fmt_when(value: datetime | None) -> str:
+    """Today, 1:05 PM / Yesterday, … / Mon, May 4, 1:05 PM / Mon, May 4, 2025, 1:05 PM."""
+    if value is None:
+        return ""
+    day = relative_day(value)
+    if day is None:
+        same_year = local(value).year == viewer_today().year
+        day = fmt_date(value, "short" if same_year else "medium")
+    return _combine(day, fmt_time(value))
+
+
+def fmt_span(start: datetime | None, end: datetime | None) -> str:
+    """Today, 1:00 PM – 3:30 PM; the end with its own day when it ends on another one."""
+    if start is None:
+        return ""
+    text = fmt_when(start)
+    if end is not None:
+        same_day = local(start).date() == local(end).date()
+        text += " – " + (fmt_time(end) if same_day else fmt_when(end))
+    return text
+
+
+def zone_abbr(value: datetime | None = None) -> str:
+    """Return the zone's abbreviation at ``value`` (CEST, EDT, JST; +03 where there is none)."""
+    moment = local(value) if value is not None else local(timezones.utcnow())
+    return moment.tzname() or offset_text(moment)
+
+
+def ago(value: datetime | None) -> Markup:
+    """A <time> saying '3 min ago' whose tooltip is the local date and time with the zone."""
+    from portal.templating import timeago
+
+    if value is None:
+        return Markup(escape(timeago(None)))
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.isoformat(), fmt_datetime(value, seconds=True, zone=True), timeago(value)
+    )
+
+
+def zone_groups(extra: str | None = None) -> list[tuple[str, list[str]]]:
+    """Return the zones to pick from, grouped by region (Europe, America, …)."""
+    names = list(timezones.zone_names())
+    if extra and extra not in names and timezones.is_zone(extra):
+        names.append(extra)  # an alias a browser gave, e.g. Asia/Calcutta
+    return [
+        (region, list(group))
+        for region, group in groupby(sorted(names), key=lambda n: n.split("/", 1)[0])
+    ]
+
+
+def input_value(value: datetime | None) -> str:
+    """Return the value a datetime-local input holds for ``value``: local, to the minute."""
+    if value is None:
+        return ""
+    moment = local(value)
+    return f"{moment.date().isoformat()}T{moment.hour:02d}:{moment.minute:02d}"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(
+        datetime=fmt_datetime,
+        date=fmt_date,
+        time=fmt_time,
+        when=fmt_when,
+        span=fmt_span,
+        ago=ago,
+        zone_abbr=zone_abbr,
+    )
+    app.jinja_env.globals.update(
+        viewer_zone_name=viewer_zone_name,
+        viewer_today=viewer_today,
+        viewer_offset_minutes=viewer_offset_minutes,
+        company_zone_name=timezones.company_zone_name,
+        zone_abbr=zone_abbr,
+    )
+    # Flask-Babel keeps its choice in ``g``, which outlives a request where an app context
+    # was already pushed (commands, tests): each request chooses afresh.
+    app.before_request(refresh)
