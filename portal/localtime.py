@@ -238,15 +238,19 @@ def ago(value: datetime | None) -> Markup:
     )
 
 
-def zone_groups(extra: str | None = None) -> list[tuple[str, list[str]]]:
-    """Return the zones to pick from, grouped by region (Europe, America, …)."""
+def zone_groups(extra: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Return the zones to pick from as (region, [(name, label)]), grouped by region."""
     names = list(timezones.zone_names())
     if extra and extra not in names and timezones.is_zone(extra):
         names.append(extra)  # an alias a browser gave, e.g. Asia/Calcutta
-    return [
-        (region, list(group))
-        for region, group in groupby(sorted(names), key=lambda n: n.split("/", 1)[0])
-    ]
+    groups = []
+    for region, group in groupby(sorted(names), key=lambda n: n.split("/", 1)[0]):
+        members = list(group)
+        if members == ["UTC"]:
+            groups.append(("Universal", [("UTC", "Coordinated Universal Time")]))
+        else:
+            groups.append((region, [(n, n.replace("_", " ")) for n in members]))
+    return groups
 
 
 def input_value(value: datetime | None) -> str:

@@ -22,7 +22,7 @@ def import_jobs(file: str, as_email: str, batch: int) -> None:
 
     Times are ISO 8601. A time without an offset (2026-05-04T09:00) is read in the company's
     time zone, as set on the portal's configuration page (else FIELDSYNC_TIMEZONE, else UTC);
-    a time with an offset (2026-05-04T09:00+02:00, or Z for UTC) keeps it. A time the clocks
+    a time with an offset (2026-05-04T09:00+02:00, or Z for +00:00) keeps it. A time the clocks
     skip when daylight saving starts is a bad row; one they repeat when it ends means the first.
 
     Bad rows are listed with their line number and reason and the command exits with

@@ -106,7 +106,7 @@ def read_csv(text: str) -> list[Row]:
 
 TIME_HELP = (
     "Times are ISO 8601, e.g. 2026-05-04T09:00. A time without an offset is read in the "
-    "company's time zone ({zone}); a time with one (2026-05-04T09:00+02:00, or Z for UTC) "
+    "company's time zone ({zone}); a time with one (2026-05-04T09:00+02:00, or Z for +00:00) "
     "keeps it. A time that the clocks skip when daylight saving starts is refused; one they "
     "repeat when it ends means the first of the two."
 )
