@@ -10,7 +10,7 @@ formats every date and time; templates never format one by hand.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -127,7 +127,12 @@ def viewer_today() -> date:
 
 
 def local(value: datetime, tz: str | None = None) -> datetime:
-    """Return ``value`` (aware) as wall-clock time in the viewer's zone (or zone ``tz``)."""
+    """Return ``value`` as wall-clock time in the viewer's zone (or zone ``tz``).
+
+    A naive ``value`` is UTC, as everything stored is (never the server's own zone).
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(timezones.get_zone(tz) if tz else viewer_zone())
 
 
