@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -79,3 +81,29 @@ def test_the_cli_import_reads_the_company_zone_and_says_so(db, base_env, tmp_pat
     flat = " ".join(help_text.split())
     assert "A time without an offset (2026-05-04T09:00) is read in the company's time zone" in flat
     assert "a time with an offset (2026-05-04T09:00+02:00, or Z for +00:00) keeps it" in flat
+
+
+def test_the_export_writes_local_times_with_their_offset_and_imports_back(
+    client, dispatcher, make_job, db
+):
+    timezones.set_company_zone("Europe/Amsterdam", None)
+    dispatcher.timezone = "Asia/Tokyo"
+    db.session.commit()
+    start = datetime(2030, 6, 3, 7, tzinfo=UTC)
+    job = make_job("=HYPERLINK(1)", scheduled_start=start, scheduled_end=start + timedelta(hours=1))
+    make_job("Elsewhere", customer="Globex")
+    response = client.get("/jobs/export.csv?q=acme")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [r["reference"] for r in rows] == [job.reference]  # the list's filters apply
+    row = rows[0]
+    assert row["scheduled_start"] == "2030-06-03T16:00:00+09:00"  # Tokyo time, with its offset
+    assert row["scheduled_end"] == "2030-06-03T17:00:00+09:00"
+    assert row["title"] == "'=HYPERLINK(1)"  # a spreadsheet shows it, never runs it
+    assert "UTC" not in response.get_data(as_text=True)
+    # The file imports back onto the same instants: nothing changes but the quoted title.
+    again = _import(client, response.get_data(as_text=True).replace("'=HYPERLINK", "=HYPERLINK"))
+    assert "Every row was imported." in visible(again)
+    db.session.rollback()
+    assert db.session.get(Job, job.id).scheduled_start == start
+    assert "0 created 0 updated 1 unchanged 0 bad rows" in visible(again)
