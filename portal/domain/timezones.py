@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from babel import localedata
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.domain.errors import ValidationError
 from portal.effects import after_commit
@@ -127,8 +128,15 @@ def set_company_zone(name: str, user: User | None) -> str:
     name = check_zone(name)
     row = db.session.get(CompanySetting, TIMEZONE_KEY, with_for_update=True)
     if row is None:
-        row = CompanySetting(key=TIMEZONE_KEY)
-        db.session.add(row)
+        try:
+            with db.session.begin_nested():
+                row = CompanySetting(key=TIMEZONE_KEY, value=name)
+                db.session.add(row)
+        except IntegrityError:
+            # Another admin saved the first value meanwhile; this later one overwrites it.
+            row = db.session.get(
+                CompanySetting, TIMEZONE_KEY, with_for_update=True, populate_existing=True
+            )
     row.value = name
     row.updated_at = utcnow()
     row.updated_by_id = user.id if user else None
