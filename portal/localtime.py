@@ -79,12 +79,12 @@ def english_for(tag: str) -> str | None:
         parsed = Locale.parse(tag.replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
         return None
+    if parsed.language == "en" and parsed.territory is None:
+        return DEFAULT_LOCALE
     territory = parsed.territory
-    if territory is None:
+    if territory is None:  # de → Germany, ja → Japan
         likely = get_global("likely_subtags").get(parsed.language) or ""
         territory = likely.rsplit("_", 1)[-1] if "_" in likely else None
-    if parsed.language == "en" and (territory is None or parsed.territory is None):
-        return DEFAULT_LOCALE if parsed.territory is None else None
     if territory and localedata.exists(f"en_{territory}"):
         return f"en_{territory}"
     # No English of that region: keep the region's own clock (24- or 12-hour).
