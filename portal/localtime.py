@@ -10,6 +10,8 @@ formats every date and time; templates never format one by hand.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import groupby
@@ -105,11 +107,37 @@ def example(code: str, moment: datetime) -> str:
     return loc.datetime_formats["medium"].format(clock, day)
 
 
-def viewer_zone() -> ZoneInfo:
-    """Return the zone of the person viewing the page (as Flask-Babel selected it)."""
+@dataclass
+class _View:
+    """What one request formats with, chosen once: a list formats hundreds of times."""
+
+    locale: Locale
+    zone: ZoneInfo
+    today: date
+    memo: dict = field(default_factory=dict)  # formatted dates and times of this page
+
+
+_views: ContextVar[tuple[object, _View] | None] = ContextVar("fieldsync_view", default=None)
+
+
+def _view() -> _View:
+    """Return the viewer's locale, zone and today, as Flask-Babel selected them."""
     if not has_request_context():
-        return timezones.company_zone()
-    return timezones.get_zone(str(get_timezone()))
+        zone = timezones.company_zone()
+        return _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, timezones.today(zone))
+    owner = request._get_current_object()
+    hit = _views.get()
+    if hit is not None and hit[0] is owner:
+        return hit[1]
+    zone = timezones.get_zone(str(get_timezone()))
+    view = _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, timezones.today(zone))
+    _views.set((owner, view))
+    return view
+
+
+def viewer_zone() -> ZoneInfo:
+    """Return the zone of the person viewing the page."""
+    return _view().zone
 
 
 def viewer_zone_name() -> str:
@@ -123,7 +151,7 @@ def viewer_offset_minutes() -> int:
 
 
 def viewer_today() -> date:
-    return timezones.today(viewer_zone())
+    return _view().today
 
 
 def local(value: datetime, tz: str | None = None) -> datetime:
@@ -133,14 +161,14 @@ def local(value: datetime, tz: str | None = None) -> datetime:
     """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(timezones.get_zone(tz) if tz else viewer_zone())
+    return value.astimezone(timezones.get_zone(tz) if tz else _view().zone)
 
 
 # --- formats ---------------------------------------------------------------------------------
 
 
 def _locale() -> Locale:
-    return get_locale() or Locale.parse(DEFAULT_LOCALE)
+    return _view().locale
 
 
 def offset_text(moment: datetime) -> str:
@@ -155,27 +183,50 @@ def _combine(day: str, clock: str) -> str:
     return _locale().datetime_formats["medium"].format(clock, day)
 
 
+@lru_cache(maxsize=512)
+def _pattern(locale: Locale, kind: str, key: str) -> dates.DateTimePattern:
+    """Return the locale's pattern for a skeleton (``kind`` "skeleton") or a time length.
+
+    Cached: matching a skeleton costs more than formatting, and a list formats hundreds.
+    """
+    if kind == "time":
+        return locale.time_formats[key]
+    if kind == "date":
+        return locale.date_formats[key]
+    best = dates.match_skeleton(key, locale.datetime_skeletons) or key
+    return dates.parse_pattern(locale.datetime_skeletons.get(best, best))
+
+
+def _format(moment: date | datetime, kind: str, key: str) -> str:
+    locale = _locale()
+    return _pattern(locale, kind, key).apply(moment, locale)
+
+
 def fmt_time(value: datetime | None, seconds: bool = False, tz: str | None = None) -> str:
     """1:05 PM or 13:05 (with seconds: 1:05:09 PM); the offset where the time is ambiguous."""
     if value is None:
         return ""
     moment = local(value, tz)
-    text = dates.format_time(moment, "medium" if seconds else "short", locale=_locale())
-    if timezones.is_ambiguous(moment, moment.tzinfo):
-        text += f" ({offset_text(moment)})"
+    memo = _view().memo
+    key = ("time", moment.replace(tzinfo=None, microsecond=0), moment.utcoffset(), seconds, tz)
+    text = memo.get(key)
+    if text is None:
+        text = _format(moment, "time", "medium" if seconds else "short")
+        if timezones.is_ambiguous(moment, moment.tzinfo):
+            text += f" ({offset_text(moment)})"
+        memo[key] = text
     return text
 
 
 def fmt_hour(value: datetime) -> str:
     """Label a whole hour for an axis: 9 AM where clocks run 12 hours, 09:00 where 24."""
-    moment = local(value)
     twelve = "h" in _locale().time_formats["short"].pattern
-    return dates.format_skeleton("h" if twelve else "Hm", moment, locale=_locale())
+    return _format(local(value), "skeleton", "h" if twelve else "Hm")
 
 
 def fmt_clock(value: datetime) -> str:
     """Format the wall-clock time of a naive ``value`` as it stands (no zone conversion)."""
-    return dates.format_time(value.time(), "short", locale=_locale())
+    return _format(value, "time", "short")
 
 
 def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
@@ -184,10 +235,17 @@ def fmt_date(value: date | datetime | None, style: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = local(value).date()
-    if style == "full":
-        return dates.format_date(value, "full", locale=_locale())
-    skeleton = {"short": "MMMEd", "day": "Ed"}.get(style, "yMMMEd")
-    return dates.format_skeleton(skeleton, value, locale=_locale())
+    memo = _view().memo
+    key = ("date", value, style)
+    text = memo.get(key)
+    if text is None:
+        if style == "full":
+            text = _format(value, "date", "full")
+        else:
+            skeleton = {"short": "MMMEd", "day": "Ed"}.get(style, "yMMMEd")
+            text = _format(value, "skeleton", skeleton)
+        memo[key] = text
+    return text
 
 
 def fmt_datetime(value: datetime | None, seconds: bool = False, zone: bool = False) -> str:
@@ -215,15 +273,21 @@ def fmt_when(value: datetime | None) -> str:
     return _combine(day, fmt_time(value))
 
 
+def fmt_until(end: datetime | None, start: datetime | None) -> str:
+    """The end of a span: its time alone when it ends on the start's local day."""
+    if end is None:
+        return ""
+    if start is not None and local(start).date() == local(end).date():
+        return fmt_time(end)
+    return fmt_when(end)
+
+
 def fmt_span(start: datetime | None, end: datetime | None) -> str:
     """Today, 1:00 PM – 3:30 PM; the end with its own day when it ends on another one."""
     if start is None:
         return ""
     text = fmt_when(start)
-    if end is not None:
-        same_day = local(start).date() == local(end).date()
-        text += " – " + (fmt_time(end) if same_day else fmt_when(end))
-    return text
+    return f"{text} – {fmt_until(end, start)}" if end is not None else text
 
 
 def zone_abbr(value: datetime | None = None) -> str:
@@ -238,9 +302,9 @@ def ago(value: datetime | None) -> Markup:
 
     if value is None:
         return Markup(escape(timeago(None)))
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        value.isoformat(), fmt_datetime(value, seconds=True, zone=True), timeago(value)
-    )
+    # Escaped by hand: Markup.format costs more than the rest of a list row.
+    title = escape(fmt_datetime(value, seconds=True, zone=True))
+    return Markup(f'<time datetime="{value.isoformat()}" title="{title}">{timeago(value)}</time>')
 
 
 def zone_groups(extra: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -275,6 +339,7 @@ def init_app(app: Flask) -> None:
         time=fmt_time,
         when=fmt_when,
         span=fmt_span,
+        until=fmt_until,
         ago=ago,
         zone_abbr=zone_abbr,
     )

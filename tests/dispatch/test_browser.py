@@ -208,10 +208,13 @@ def test_import_from_the_portal_page_lists_bad_rows(page, make_user, db, tmp_pat
     page.click("text=Import CSV")
     page.set_input_files("#import-form input[type=file]", str(path))
     page.click("#import-form button")
+    page.wait_for_selector("#import-errors")  # the answer has loaded, not the form still
     errors = page.locator("#import-errors tbody tr").all_inner_texts()
     assert len(errors) == 2
     assert errors[0].startswith("3\tB-2") and "A job needs a title." in errors[0]
     assert errors[1].startswith("4\tB-3") and "not an ISO 8601" in errors[1]
     screenshot(page, "dispatch-import")
     page.click("text=← Jobs")
+    page.wait_for_url("**/jobs")
+    page.wait_for_selector("#job-list")
     assert page.locator("#job-list tbody tr").count() == 1
