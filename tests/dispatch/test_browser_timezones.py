@@ -124,6 +124,12 @@ def test_a_dispatcher_abroad_plans_in_their_own_time(
         assert f"This computer is set to {zone}" in offer.inner_text()
         offer.locator("button[type=submit]").click()
     else:
+        # "Keep" is remembered: the offer does not come back on the next page.
+        page.click("#tz-offer-keep")
+        page.wait_for_selector("#tz-offer", state="hidden")
+        page.goto("/board")
+        page.wait_for_function("document.documentElement.dataset.live === 'on'")
+        assert page.locator("#tz-offer").is_hidden()
         page.click("#my-settings")
         page.click("#use-browser-zone")
         assert page.input_value("#timezone") == zone
