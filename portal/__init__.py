@@ -43,20 +43,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
     )
 
-    from portal import access, effects, errors, templating
+    from portal import access, effects, errors, localtime, templating
+    from portal.account import bp as account_bp
     from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.dispatch import bp as dispatch_bp
     from portal.inbox import bp as inbox_bp
 
-    for bp in (auth_bp, dispatch_bp, inbox_bp, admin_bp, api_bp):
+    for bp in (auth_bp, dispatch_bp, inbox_bp, admin_bp, api_bp, account_bp):
         app.register_blueprint(bp)
     app.before_request(access.enforce)
     app.before_request(_mark_writer)
     app.teardown_request(_unmark_writer)
     errors.init_app(app)
     templating.init_app(app)
+    localtime.init_app(app)
     effects.init_app(app)
 
     from portal.domain import feed

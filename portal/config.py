@@ -17,6 +17,22 @@ def _int(name: str, default: int) -> int:
         raise RuntimeError(f"Setting {name} must be a whole number, got {raw!r}") from exc
 
 
+def _zone(name: str, default: str) -> str:
+    """Return an IANA time zone name from the environment, checked against the zone database."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(
+            f"Setting {name} must be an IANA time zone name such as Europe/Amsterdam, got {raw!r}"
+        ) from None
+    return raw
+
+
 def _secret_key(instance_path: Path) -> str:
     """Return SECRET_KEY from the environment, or one generated once into ``instance/``."""
     if os.environ.get("SECRET_KEY"):
@@ -56,6 +72,8 @@ def load(instance_path: str) -> dict:
         # How long a worker may hold a job line without renewing (a killed one loses it).
         "INBOX_LOCK_SECONDS": _int("INBOX_LOCK_SECONDS", 30),
         "PUSH_COALESCE_SECONDS": float(os.environ.get("PUSH_COALESCE_SECONDS") or 2),
+        # The company's zone until an admin sets one in the portal.
+        "FIELDSYNC_TIMEZONE": _zone("FIELDSYNC_TIMEZONE", "UTC"),
         "FILES_DIR": os.environ.get("FILES_DIR") or str(inst / "files"),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),

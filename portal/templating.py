@@ -1,4 +1,4 @@
-"""Jinja filters and globals shared by every page."""
+"""Jinja filters and globals shared by every page (dates and times: ``portal.localtime``)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,6 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     return "just now" if seconds < 10 else f"{seconds} s ago"
 
 
-def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return value.strftime(fmt) if value else ""
-
-
 # (label, endpoint, lowest role): the main navigation; entries whose page is absent are skipped.
 NAV = [
     ("Day board", "dispatch.board", Role.DISPATCHER),
@@ -51,6 +47,5 @@ def nav_items(user) -> list[dict]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = timeago
-    app.jinja_env.filters["dt"] = fmt_dt
     app.jinja_env.globals.update(Role=Role, Status=Status, nav_items=nav_items)
     app.jinja_env.globals["pushes_for_job"] = pushes_for_job  # the job page's push list

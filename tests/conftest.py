@@ -159,6 +159,7 @@ def reset_database(app) -> None:
     """Empty every table and restore the seeded configuration."""
     from sqlalchemy import insert
 
+    from portal.domain.timezones import forget_cached_settings
     from portal.domain.transitions import DEFAULT_REPORT_FIELDS, DEFAULT_TRANSITIONS
     from portal.extensions import db
     from portal.models import ReportField, StatusTransition
@@ -179,6 +180,7 @@ def reset_database(app) -> None:
                 insert(ReportField),
                 [dict(f, position=i + 1) for i, f in enumerate(DEFAULT_REPORT_FIELDS)],
             )
+        forget_cached_settings()  # the company's zone went with the emptied tables
 
 
 @pytest.fixture

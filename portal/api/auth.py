@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from portal.api import bp
 from portal.api.common import ApiError, anonymous, current_device, json_body, text
-from portal.domain import accounts, devices
+from portal.domain import accounts, devices, timezones
 from portal.extensions import db
 from portal.models import Device, utcnow
 
@@ -40,6 +40,7 @@ def sign_in():
         token=token,
         technician={"id": user.id, "email": user.email, "name": user.display_name},
         device={"id": device.id, "device_id": device.device_id},
+        timezone=timezones.company_zone_name(),
     )
 
 

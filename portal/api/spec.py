@@ -47,6 +47,17 @@ def _query(name: str, schema: dict, description: str) -> dict:
     }
 
 
+# Times in the API are UTC; this tells the device the zone to show them in.
+TIMEZONE = {
+    "type": "string",
+    "minLength": 1,
+    "description": (
+        "The company's time zone, an IANA name such as Europe/Amsterdam: the zone in which "
+        "the device shows times to the technician. Times in the API stay UTC (ISO 8601)."
+    ),
+    "example": "Europe/Amsterdam",
+}
+
 PATHS: dict[str, Any] = {
     "/auth/device": {
         "post": {
@@ -75,9 +86,10 @@ PATHS: dict[str, Any] = {
                 "200": _json(
                     {
                         "type": "object",
-                        "required": ["token", "technician"],
+                        "required": ["token", "technician", "timezone"],
                         "properties": {
                             "token": {"type": "string"},
+                            "timezone": TIMEZONE,
                             "technician": {
                                 "type": "object",
                                 "required": ["id", "email", "name"],
@@ -163,6 +175,7 @@ PATHS: dict[str, Any] = {
                             "cursor",
                             "has_more",
                             "server_time",
+                            "timezone",
                         ],
                         "properties": {
                             "jobs": {"type": "array", "items": _ref("Job")},
@@ -171,6 +184,7 @@ PATHS: dict[str, Any] = {
                             "cursor": {"type": "string"},
                             "has_more": {"type": "boolean"},
                             "server_time": {"type": "string", "format": "date-time"},
+                            "timezone": TIMEZONE,
                         },
                     },
                     "a page of changes",

@@ -15,7 +15,7 @@ from portal.api.common import (
     json_body,
     writing,
 )
-from portal.domain import actions, sync
+from portal.domain import actions, sync, timezones
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -66,6 +66,7 @@ def pull():
         "cursor": sync.encode_cursor(device.user_id, page.position, page.after_job),
         "has_more": page.has_more,
         "server_time": utcnow().isoformat(),
+        "timezone": timezones.company_zone_name(),
     }
     if not page.has_more and sync.needs_recording(device, unsent, network):
         with writing():

@@ -18,7 +18,12 @@ jobs_cli = click.Group("jobs", help="Bulk operations on jobs.")
 @click.option("--batch", default=500, show_default=True, help="Commit after this many rows.")
 def import_jobs(file: str, as_email: str, batch: int) -> None:
     """Create or update jobs from FILE.csv (columns: reference,title,description,customer,
-    address,scheduled_start,scheduled_end,assignee_email; ISO 8601 times).
+    address,scheduled_start,scheduled_end,assignee_email).
+
+    Times are ISO 8601. A time without an offset (2026-05-04T09:00) is read in the company's
+    time zone, as set on the portal's configuration page (else FIELDSYNC_TIMEZONE, else UTC);
+    a time with an offset (2026-05-04T09:00+02:00, or Z for +00:00) keeps it. A time the clocks
+    skip when daylight saving starts is a bad row; one they repeat when it ends means the first.
 
     Bad rows are listed with their line number and reason and the command exits with
     status 1; the good rows are imported all the same.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import click
 from sqlalchemy import func, select
 
-from portal.domain import accounts
+from portal.domain import accounts, timezones
 from portal.domain import jobs as job_ops
 from portal.extensions import db, sqlite_writer
 from portal.models import Job, Role, User
@@ -76,7 +76,9 @@ def load_demo(jobs: int = 24) -> list[tuple[str, str, str]]:
     techs = [u for u in created.values() if u.is_technician]
     actor = job_ops.Actor.portal(dispatcher)
     rng = random.Random(7)
-    day = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    # Working hours of the company's zone, from 08:00 local time.
+    zone = timezones.company_zone()
+    day = timezones.from_local_lenient(datetime.combine(timezones.today(zone), time(8)), zone)
     for i in range(jobs):
         start = day + timedelta(days=i % 3 - 1, hours=rng.randint(0, 8))
         job = job_ops.create(

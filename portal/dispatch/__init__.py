@@ -11,6 +11,7 @@ protect_blueprint(bp, Role.DISPATCHER)
 from portal.dispatch import (  # noqa: E402,F401
     attachments,
     board,
+    export,
     importer,
     job_detail,
     job_edit,

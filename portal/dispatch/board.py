@@ -1,17 +1,22 @@
-"""The day board: a row per technician with their jobs on a time axis, and an unassigned lane."""
+"""The day board: a row per technician with their jobs on a time axis, and an unassigned lane.
+
+The day is the viewer's local day, midnight to midnight, in their zone.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import localtime
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import day_bounds, technicians
+from portal.domain import timezones
 from portal.extensions import db
 from portal.models import Job, Status, User
 
@@ -48,8 +53,46 @@ def _stack(cards: list[Card]) -> int:
     return max(1, len(ends))
 
 
+@dataclass
+class Hour:
+    left: float  # percent of the axis
+    label: str  # 9 AM or 09:00
+    zone: str = ""  # the zone's abbreviation where the clocks just changed (CET after CEST)
+
+
+def _axis_hours(ticks: list[datetime], first: int, last: int, width: float) -> list[Hour]:
+    """Label each hour of the axis in local time; where the clocks change, add the zone."""
+    tz = localtime.viewer_zone()
+    hours = []
+    for i in range(first, last):
+        offset = ticks[i].astimezone(tz).utcoffset()
+        changed = i > 0 and offset != ticks[i - 1].astimezone(tz).utcoffset()
+        zone = localtime.zone_abbr(ticks[i]) if changed else ""
+        hours.append(Hour(round((i - first) * width, 3), localtime.fmt_hour(ticks[i]), zone))
+    return hours
+
+
+def _clock_change(start: datetime, end: datetime, tz) -> str | None:
+    """Describe a daylight-saving change on the day, for the board's heading."""
+    shifts = timezones.shifts_between(start, end, tz)
+    if not shifts:
+        return None
+    shift = shifts[0]
+    length = round((end - start).total_seconds() / 3600, 1)
+    hours = f"{length:g} hours"
+    was = localtime.fmt_clock((shift.at + shift.before).replace(tzinfo=None))
+    now = localtime.fmt_clock((shift.at + shift.after).replace(tzinfo=None))
+    way = "forward" if shift.forward else "back"
+    return f"This day has {hours}: the clocks go {way} from {was} to {now}."
+
+
 def board_for(day: date) -> dict:
-    """Return the lanes, axis hours and unscheduled count of ``day``."""
+    """Return the lanes, axis hours and unscheduled count of the viewer's local ``day``.
+
+    The axis runs from local midnight to the next local midnight, hour by hour in real time,
+    so a daylight-saving day has 23 or 25 hours and a job keeps its true length.
+    """
+    tz = localtime.viewer_zone()
     start, end = day_bounds(day)
     jobs = list(
         db.session.scalars(
@@ -69,11 +112,20 @@ def board_for(day: date) -> dict:
         e = job.scheduled_end or s + DEFAULT_LENGTH
         if e > start or s >= start:
             spans.append((job, max(s, start), min(max(e, s + timedelta(minutes=15)), end)))
-    first = min([DEFAULT_HOURS[0]] + [s.hour for _, s, _ in spans])
-    last = max(
-        [DEFAULT_HOURS[1]] + [math.ceil((e - start).total_seconds() / 3600) for _, _, e in spans]
+    length = math.ceil((end - start).total_seconds() / 3600)
+    ticks = [start + timedelta(hours=h) for h in range(length + 1)]
+
+    def elapsed(moment: datetime) -> float:
+        return (moment - start).total_seconds() / 3600
+
+    work_start, work_end = (
+        elapsed(timezones.from_local_lenient(datetime.combine(day, time(h)), tz))
+        for h in DEFAULT_HOURS
     )
-    axis_start = start + timedelta(hours=first)
+    first = min([math.floor(work_start)] + [math.floor(elapsed(s)) for _, s, _ in spans])
+    last = max([math.ceil(work_end)] + [math.ceil(elapsed(e)) for _, _, e in spans])
+    first, last = max(first, 0), min(max(last, first + 1), length)
+    axis_start = ticks[first]
     axis_len = (last - first) * 3600
     techs = technicians()
     lanes = {t.id: Lane(t) for t in techs}
@@ -93,13 +145,19 @@ def board_for(day: date) -> dict:
         lane.rows = _stack(lane.cards)
     now = datetime.now(UTC)
     now_left = (now - axis_start).total_seconds() / axis_len * 100 if start <= now < end else None
+    if now_left is not None and not 0 <= now_left <= 100:
+        now_left = None
+    hour_width = 100 / (last - first)
     return {
         "lanes": list(lanes.values()),
         "unassigned": unassigned,
-        "hours": list(range(first, last)),
-        "hour_width": 100 / (last - first),
+        "hours": _axis_hours(ticks, first, last, hour_width),
+        "hour_width": hour_width,
         "now_left": now_left,
         "technicians": techs,
+        "day_hours": round((end - start).total_seconds() / 3600, 2),
+        "clock_change": _clock_change(start, end, tz),
+        "zone_label": localtime.zone_abbr(start + (end - start) / 2),
     }
 
 
@@ -108,13 +166,13 @@ def board():
     try:
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
-        day = datetime.now(UTC).date()
+        day = localtime.viewer_today()
     data = board_for(day)
     return render_template(
         "dispatch/board.html",
         day=day,
         prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
-        today=datetime.now(UTC).date(),
+        today=localtime.viewer_today(),
         **data,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template, request
 
+from portal import localtime
 from portal.dispatch import bp
 from portal.dispatch.common import actor
 from portal.dispatch.forms import ImportForm
-from portal.domain import imports
+from portal.domain import imports, timezones
 from portal.domain import jobs as job_ops
 from portal.extensions import db
 
@@ -32,9 +35,17 @@ def jobs_import():
     elif request.method == "POST":
         error = "; ".join(form.file.errors) or "Choose a CSV file to import."
     status = 422 if error else 200
+    zone = timezones.company_zone()
     return (
         render_template(
-            "dispatch/import.html", form=form, result=result, error=error, columns=imports.COLUMNS
+            "dispatch/import.html",
+            form=form,
+            result=result,
+            error=error,
+            columns=imports.COLUMNS,
+            time_help=imports.TIME_HELP.format(zone=timezones.company_zone_name()),
+            # The sample's second row spells out the company's offset on its date.
+            sample_offset=localtime.offset_text(datetime(2026, 5, 4, 14, tzinfo=zone)),
         ),
         status,
     )

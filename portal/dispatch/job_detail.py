@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from portal.access import requires
 from portal.dispatch import bp
 from portal.dispatch.common import actor, flash_refusal, load_job, technician
-from portal.dispatch.forms import AttachmentForm, ScheduleForm, aware, version_of
+from portal.dispatch.forms import AttachmentForm, ScheduleForm, past_warning, version_of
 from portal.dispatch.history import timeline
 from portal.dispatch.jobs_list import technicians
 from portal.domain import files as file_ops
@@ -25,16 +25,16 @@ def _back(job_id: int):
     return redirect(url_for("dispatch.job_detail", job_id=job_id))
 
 
-@bp.route("/jobs/<int:job_id>")
-def job_detail(job_id: int):
-    job = load_job(job_id)
-    schedule = ScheduleForm(
-        data={
-            "scheduled_start": job.scheduled_start,
-            "scheduled_end": job.scheduled_end,
-            "version": job.version,
-        }
-    )
+def _page(job, schedule: ScheduleForm | None = None, warning: str | None = None) -> str:
+    """Render the job's page; a refused reschedule keeps what was typed, with its message."""
+    if schedule is None:
+        schedule = ScheduleForm(
+            data={
+                "scheduled_start": job.scheduled_start,
+                "scheduled_end": job.scheduled_end,
+                "version": job.version,
+            }
+        )
     files = file_ops.files_of(job.id)
     fields = transitions.report_fields()
     known = {f.key for f in fields}
@@ -42,6 +42,7 @@ def job_detail(job_id: int):
         "dispatch/job_detail.html",
         job=job,
         schedule=schedule,
+        schedule_warning=warning,
         upload=AttachmentForm(),
         attachments=[f for f in files if f.kind == FileKind.ATTACHMENT.value],
         photos=[f for f in files if f.kind == FileKind.PHOTO.value],
@@ -54,6 +55,11 @@ def job_detail(job_id: int):
         history=timeline(job.id),
         final=Status(job.status).final,
     )
+
+
+@bp.route("/jobs/<int:job_id>")
+def job_detail(job_id: int):
+    return _page(load_job(job_id))
 
 
 @bp.route("/jobs/<int:job_id>/assign", methods=["POST"])
@@ -75,17 +81,21 @@ def job_assign(job_id: int):
     return _back(job_id)
 
 
-@bp.route("/jobs/<int:job_id>/schedule", methods=["POST"])
+@bp.route("/jobs/<int:job_id>/schedule", methods=["GET", "POST"])
 def job_schedule(job_id: int):
+    if request.method == "GET":  # a refused reschedule's page, reloaded or refreshed live
+        return redirect(url_for("dispatch.job_detail", job_id=job_id))
     job = load_job(job_id, for_update=True)
     form = ScheduleForm()
     if not form.validate():
-        errors = [e for f in (form.scheduled_start, form.scheduled_end) for e in f.errors]
-        flash("Not rescheduled: " + ("; ".join(errors) or "check the times."), "error")
-        return _back(job_id)
+        # The page again, the typed times kept and the reason next to the field.
+        return _page(job, form), 422
+    warning = past_warning(form, job.scheduled_start)
+    if warning:
+        return _page(job, form, warning), 422
     fields = {
-        "scheduled_start": aware(form.scheduled_start.data),
-        "scheduled_end": aware(form.scheduled_end.data),
+        "scheduled_start": form.scheduled_start.data,
+        "scheduled_end": form.scheduled_end.data,
     }
     try:
         changes = job_ops.update(job, fields, actor(), version_of(form.version.data))

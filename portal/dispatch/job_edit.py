@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import flash, redirect, render_template, request, url_for
 
 from portal.dispatch import bp
 from portal.dispatch.common import actor, conflict_rows, load_job, technician
-from portal.dispatch.forms import JobForm, version_of
+from portal.dispatch.forms import JobForm, past_warning, version_of
 from portal.dispatch.jobs_list import technicians
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ConflictError, DomainError
@@ -35,7 +37,9 @@ def _merge(form: JobForm, job: Job, changes: dict[str, list]) -> set[str]:
     for key, (before, _now) in changes.items():
         if key in posted:
             mine = posted[key]
-            mine = mine.isoformat() if hasattr(mine, "isoformat") else (mine or None)
+            # Times compare as UTC instants: history records them in UTC.
+            mine = mine.astimezone(UTC).isoformat() if hasattr(mine, "astimezone") else mine
+            mine = mine or None
             if mine == (before or None):
                 getattr(form, key).data = getattr(job, key)
             else:
@@ -57,7 +61,8 @@ def _errors(exc: DomainError) -> dict[str, list[str]]:
 def job_new():
     form = _form()
     errors: dict[str, list[str]] = {}
-    if form.validate_on_submit():
+    warning = None
+    if form.validate_on_submit() and not (warning := past_warning(form, None)):
         tech = technician(form.assignee.data)
         try:
             job = job_ops.create(form.job_fields(), actor())
@@ -71,7 +76,12 @@ def job_new():
             flash(f"{job.reference} created.", "success")
             return redirect(url_for("dispatch.job_detail", job_id=job.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("dispatch/job_form.html", form=form, job=None, errors=errors), status
+    return (
+        render_template(
+            "dispatch/job_form.html", form=form, job=None, errors=errors, warning=warning
+        ),
+        status,
+    )
 
 
 @bp.route("/jobs/<int:job_id>/edit", methods=["GET", "POST"])
@@ -80,7 +90,8 @@ def job_edit(job_id: int):
     form = _form(job)
     errors: dict[str, list[str]] = {}
     conflict = None
-    if form.validate_on_submit():
+    warning = None
+    if form.validate_on_submit() and not (warning := past_warning(form, job.scheduled_start)):
         tech = technician(form.assignee.data)
         try:
             job_ops.update(job, form.job_fields(), actor(), version_of(form.version.data))
@@ -104,7 +115,12 @@ def job_edit(job_id: int):
     status = 409 if conflict else (422 if request.method == "POST" else 200)
     return (
         render_template(
-            "dispatch/job_form.html", form=form, job=job, errors=errors, conflict=conflict
+            "dispatch/job_form.html",
+            form=form,
+            job=job,
+            errors=errors,
+            conflict=conflict,
+            warning=warning,
         ),
         status,
     )

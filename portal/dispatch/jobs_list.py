@@ -8,14 +8,15 @@ maintained counts table, and assignees come in one extra query (no N+1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from portal import localtime
 from portal.dispatch import bp
-from portal.domain import counts
+from portal.domain import counts, timezones
 from portal.extensions import db
 from portal.models import Job, Role, Status, User
 
@@ -98,9 +99,8 @@ def _date(raw) -> date | None:
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Return the UTC start of ``day`` and of the day after."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+    """Return the instants the viewer's local ``day`` starts and ends (23 to 25 hours apart)."""
+    return timezones.day_bounds(day, localtime.viewer_zone())
 
 
 def filtered(f: Filters) -> Select:

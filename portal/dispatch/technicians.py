@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import func, select
 
+from portal import localtime
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import day_bounds
 from portal.domain import devices as device_ops
@@ -40,7 +41,7 @@ def technicians():
         select(Device).order_by(Device.last_sync_at.desc().nulls_last(), Device.id)
     ):
         by_tech[device.user_id].append(device)
-    start, end = day_bounds(now.date())
+    start, end = day_bounds(localtime.viewer_today())
     today = dict(
         db.session.execute(
             select(Job.assignee_id, func.count())

@@ -2,8 +2,10 @@
 
 Each row goes through :mod:`portal.domain.jobs` as an import change (history, feed, push),
 inside a savepoint: a bad row is reported with its line number and reason and leaves
-nothing behind, while the good rows land. Conventions: times are ISO 8601 (a time without a
-zone is taken as UTC); an empty ``assignee_email`` leaves an existing job's technician as it
+nothing behind, while the good rows land. Conventions: times are ISO 8601; a time with an
+offset (``+02:00``, ``Z``) keeps it, a time without one is wall-clock time in the company's
+zone (daylight saving exact: a time the clocks skip is a bad row, a repeated one is its first
+occurrence); an empty ``assignee_email`` leaves an existing job's technician as it
 is (a new job stays unassigned); an empty cell of another column leaves that field unchanged
 on an update.
 """
@@ -15,13 +17,14 @@ import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.domain import counts
+from portal.domain import counts, timezones
 from portal.domain import jobs as job_ops
 from portal.domain.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -101,14 +104,22 @@ def read_csv(text: str) -> list[Row]:
     return rows
 
 
-def _time(raw: str, name: str) -> datetime | None:
+TIME_HELP = (
+    "Times are ISO 8601, e.g. 2026-05-04T09:00. A time without an offset is read in the "
+    "company's time zone ({zone}); a time with one (2026-05-04T09:00+02:00, or Z for +00:00) "
+    "keeps it. A time that the clocks skip when daylight saving starts is refused; one they "
+    "repeat when it ends means the first of the two."
+)
+
+
+def _time(raw: str, name: str, zone: ZoneInfo) -> datetime | None:
     if not raw:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"'{raw}' is not an ISO 8601 date and time.", name) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return timezones.from_local(value, zone, name)
 
 
 class _Technicians:
@@ -137,7 +148,7 @@ class Plan:
     technician: User | None
 
 
-def _plan(row: Row, techs: _Technicians) -> Plan:
+def _plan(row: Row, techs: _Technicians, zone: ZoneInfo) -> Plan:
     """Check a row's reference, times and technician; raise ValidationError on the first bad."""
     v = row.values
     reference = v.get("reference", "")
@@ -148,7 +159,7 @@ def _plan(row: Row, techs: _Technicians) -> Plan:
     fields: dict[str, Any] = {k: v[k] for k in TEXT if v.get(k)}
     for name in ("scheduled_start", "scheduled_end"):
         if v.get(name):
-            fields[name] = _time(v[name], name)
+            fields[name] = _time(v[name], name, zone)
     start, end = fields.get("scheduled_start"), fields.get("scheduled_end")
     if start and end and end < start:
         raise ValidationError("The end must not be before the start.", "scheduled_end")
@@ -231,13 +242,14 @@ def import_rows(
     """
     result = ImportResult()
     techs = _Technicians()
+    zone = timezones.company_zone()
     tally: Counter = Counter()
     since_commit = 0
     for chunk in _chunks(rows, CHUNK):
         plans = []
         for row in chunk:
             try:
-                plans.append(_plan(row, techs))
+                plans.append(_plan(row, techs, zone))
             except DomainError as exc:
                 result.errors.append(_row_error(row, exc))
         for plan, outcome in _run_chunk(plans, actor):

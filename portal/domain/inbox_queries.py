@@ -7,12 +7,13 @@ are computed in SQL so the list can be filtered by them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, timedelta, tzinfo
 
 from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
+from portal.domain import timezones
 from portal.extensions import db
 from portal.models import (
     ErrorCategory,
@@ -22,7 +23,6 @@ from portal.models import (
     MessageState,
     PendingPhoto,
     User,
-    utcnow,
 )
 
 STORED = [s.value for s in MessageState]
@@ -55,9 +55,11 @@ class Filter:
     date_from: date | None = None
     date_to: date | None = None
     has_errors: bool = False
+    # The zone whose local days date_from and date_to are (the viewer's); not a URL argument.
+    zone: tzinfo = field(default=UTC, compare=False, repr=False, metadata={"arg": False})
 
     @classmethod
-    def from_args(cls, args) -> Filter:
+    def from_args(cls, args, zone: tzinfo = UTC) -> Filter:
         def as_int(name: str) -> int | None:
             raw = (args.get(name) or "").strip().lstrip("#")
             return int(raw) if raw.isdigit() else None
@@ -78,12 +80,15 @@ class Filter:
             date_from=as_date("date_from"),
             date_to=as_date("date_to"),
             has_errors=args.get("has_errors") in ("1", "on", "true"),
+            zone=zone,
         )
 
     def args(self) -> dict[str, str]:
         """Return the non-empty filter values as query-string arguments."""
         out = {}
         for f in fields(self):
+            if f.metadata.get("arg") is False:
+                continue
             value = getattr(self, f.name)
             if value not in (None, "", False):
                 out[f.name] = "1" if value is True else str(value)
@@ -106,11 +111,11 @@ class Filter:
         if self.job:
             query = query.where(InboxMessage.job_id == self.job)
         if self.date_from:
-            start = datetime.combine(self.date_from, time.min).replace(tzinfo=utcnow().tzinfo)
+            start = timezones.day_bounds(self.date_from, self.zone)[0]
             query = query.where(InboxMessage.received_at >= start)
         if self.date_to:
-            end = datetime.combine(self.date_to + timedelta(days=1), time.min)
-            query = query.where(InboxMessage.received_at < end.replace(tzinfo=utcnow().tzinfo))
+            end = timezones.day_bounds(self.date_to, self.zone)[1]
+            query = query.where(InboxMessage.received_at < end)
         if self.has_errors:
             query = query.where(InboxMessage.error_category.is_not(None))
         return query
@@ -143,21 +148,33 @@ def counts(flt: Filter | None = None) -> dict[str, int]:
     return {s: int(found.get(s, 0)) for s in SHOWN}
 
 
-def last_days(days: int = 7) -> list[dict]:
-    """Return, per day of the last ``days`` (oldest first), message counts per stored state."""
-    today = utcnow().date()
-    first = today - timedelta(days=days - 1)
-    start = datetime.combine(first, time.min).replace(tzinfo=utcnow().tzinfo)
-    day = func.date(InboxMessage.received_at)
+def last_days(days: int = 7, zone: tzinfo = UTC) -> list[dict]:
+    """Return, per local day of ``zone`` of the last ``days`` (oldest first), counts per state.
+
+    Days are bucketed by their UTC bounds in SQL (portable, and exact on 23- and 25-hour
+    daylight-saving days), not by a database's own idea of dates.
+    """
+    first = timezones.today(zone) - timedelta(days=days - 1)
+    listed = [first + timedelta(days=i) for i in range(days)]
+    starts = [timezones.day_bounds(d, zone)[0] for d in listed]
+    end = timezones.day_bounds(listed[-1], zone)[1]
+    whens = [(InboxMessage.received_at < bound, i) for i, bound in enumerate(starts[1:])]
+    bucket = case(*whens, else_=days - 1) if whens else literal(0)
+    # Grouped outside: PostgreSQL cannot tell that two CASEs with bound values are the same.
+    received = (
+        select(bucket.label("day"), InboxMessage.state.label("state"))
+        .where(InboxMessage.received_at >= starts[0], InboxMessage.received_at < end)
+        .subquery()
+    )
     rows = db.session.execute(
-        select(day, InboxMessage.state, func.count(InboxMessage.id))
-        .where(InboxMessage.received_at >= start)
-        .group_by(day, InboxMessage.state)
+        select(received.c.day, received.c.state, func.count()).group_by(
+            received.c.day, received.c.state
+        )
     ).all()
-    table = {first + timedelta(days=i): dict.fromkeys(STORED, 0) for i in range(days)}
-    for d, state, n in rows:
-        key = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
-        if key in table and state in table[key]:
+    table = {d: dict.fromkeys(STORED, 0) for d in listed}
+    for i, state, n in rows:
+        key = listed[int(i)]
+        if state in table[key]:
             table[key][state] = int(n)
     return [{"day": d, "counts": c, "total": sum(c.values())} for d, c in table.items()]
 

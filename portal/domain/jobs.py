@@ -8,7 +8,7 @@ the CSV import and the inbox processor all call these functions; none writes a j
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -67,6 +67,7 @@ class Actor:
 
 
 EDITABLE = ("title", "description", "customer", "address", "scheduled_start", "scheduled_end")
+_TIMES = ("scheduled_start", "scheduled_end")
 _LIMITS = {"title": 200, "customer": 200, "address": 400, "description": 20000}
 
 
@@ -92,6 +93,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
                 raise ValidationError("Give a date and time.", key)
             if value is not None and value.tzinfo is None:
                 raise ValidationError("The time needs a time zone.", key)
+            if value is not None:
+                value = value.astimezone(UTC)  # stored, compared and sent in UTC
         else:
             value = (value or "").strip()
             if len(value) > _LIMITS[key]:
@@ -123,7 +126,14 @@ def _check_version(job: Job, expected: int | None) -> None:
             if isinstance(pair, list) and len(pair) == 2:
                 before = changes.get(field, pair)[0]
                 changes[field] = [before, pair[1]]
-    summary = ", ".join(f"{k}: {v[0]!r} → {v[1]!r}" for k, v in changes.items()) or "its data"
+    # Times by name only: the page shows their values in the reader's zone, from ``changes``.
+    summary = (
+        ", ".join(
+            k.replace("_", " ") if k in _TIMES else f"{k}: {v[0]!r} → {v[1]!r}"
+            for k, v in changes.items()
+        )
+        or "its data"
+    )
     raise ConflictError(
         f"{job.reference} was changed by {', '.join(sorted(who)) or 'someone'} since you opened "
         f"it ({summary}). Nothing was saved; review the current values and save again.",

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import localtime
 from portal.access import requires
 from portal.domain import inbox_admin
 from portal.domain import inbox_queries as q
@@ -36,10 +37,10 @@ def _back(default: str):
 
 @bp.route("/")
 def index():
-    flt = q.Filter.from_args(request.args)
+    flt = q.Filter.from_args(request.args, localtime.viewer_zone())
     page = max(request.args.get("page", default=1, type=int) or 1, 1)
     rows, total = q.messages(flt, page, PER_PAGE)
-    days = q.last_days(7)
+    days = q.last_days(7, localtime.viewer_zone())
     return render_template(
         "inbox/index.html",
         flt=flt,
@@ -63,7 +64,7 @@ def index():
 @bp.post("/retry")
 def retry_many():
     """Retry the selected failed messages, or every failed one the filter matches."""
-    flt = q.Filter.from_args(request.form)
+    flt = q.Filter.from_args(request.form, localtime.viewer_zone())
     if request.form.get("scope") == "all":
         ids = q.matching_ids(flt, state="failed")
     else:

@@ -24,10 +24,12 @@ from portal.models.job import (
     StatusTransition,
 )
 from portal.models.push import Push, PushJob, PushState
+from portal.models.setting import CompanySetting
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
 __all__ = [
     "ActionType",
+    "CompanySetting",
     "Device",
     "ErrorCategory",
     "FeedEntry",

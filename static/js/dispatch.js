@@ -26,8 +26,10 @@
     var refresh = F.live.debounce(function () {
       var parts = ["#job-head", "#job-summary", "#job-report", "#job-files", "#job-history"];
       var actions = document.getElementById("job-actions");
-      // Leave the action forms alone while the dispatcher is using one of them.
-      if (!actions || !actions.contains(document.activeElement)) parts.push("#job-actions");
+      // Leave the action forms alone while the dispatcher is using one of them, or while one
+      // shows why it was not saved (a time in a DST gap, a start in the past to confirm).
+      if (actions && !actions.contains(document.activeElement) &&
+          !actions.querySelector("[data-keep]")) parts.push("#job-actions");
       F.live.refresh(parts.join(", "));
     }, 400);
     F.live.on("job_changed", function (data) {

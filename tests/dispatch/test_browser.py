@@ -25,7 +25,8 @@ def test_dispatcher_plans_a_job_from_creation_to_the_day_board(
     dispatcher = make_user("dispatcher", name="Dana Dispatcher")
     tariq = make_user("technician", name="Tariq Technician")
     make_user("technician", name="Tess Technician")
-    today = datetime.now(UTC).date()
+    # Tomorrow: a start already past today would ask for a confirmation first.
+    today = datetime.now(UTC).date() + timedelta(days=1)
     for i, title in enumerate(["Annual inspection", "Replace thermostat", "Check smoke alarms"]):
         start = datetime.combine(today, datetime.min.time(), tzinfo=UTC) + timedelta(
             hours=8 + 3 * i
@@ -88,8 +89,10 @@ def test_dispatcher_plans_a_job_from_creation_to_the_day_board(
     assert "En route" in history
     screenshot(page, "dispatch-job-detail")
 
-    # Find it on the day board, in Tariq's row.
+    # Find it on the day board (tomorrow's), in Tariq's row.
     page.click("nav.mainnav a:has-text('Day board')")
+    page.click("a[aria-label='Next day']")
+    page.wait_for_url(f"**day={today.isoformat()}")
     lane = page.locator(f".lane[data-tech-id='{tariq.id}']")
     assert lane.locator(f".bjob[data-job-id='{job.id}']").count() == 1
     # Assign an unassigned job by dragging it onto Tess's row.
@@ -205,10 +208,13 @@ def test_import_from_the_portal_page_lists_bad_rows(page, make_user, db, tmp_pat
     page.click("text=Import CSV")
     page.set_input_files("#import-form input[type=file]", str(path))
     page.click("#import-form button")
+    page.wait_for_selector("#import-errors")  # the answer has loaded, not the form still
     errors = page.locator("#import-errors tbody tr").all_inner_texts()
     assert len(errors) == 2
     assert errors[0].startswith("3\tB-2") and "A job needs a title." in errors[0]
     assert errors[1].startswith("4\tB-3") and "not an ISO 8601" in errors[1]
     screenshot(page, "dispatch-import")
     page.click("text=← Jobs")
+    page.wait_for_url("**/jobs")
+    page.wait_for_selector("#job-list")
     assert page.locator("#job-list tbody tr").count() == 1
