@@ -43,7 +43,8 @@ UPDATES = 100  # timed job updates per round and tree
 WINDOW, POLL = 5.0, 0.5  # the baseline's settle window; how often a phone polls after a push
 CONNECTIONS = 8
 A_THREADS = 4
-ACTIVE_WRITERS = """SELECT application_name, wait_event_type FROM pg_stat_activity
+WAITS = ("lock", "wal")
+ACTIVE_WRITERS = """SELECT application_name, wait_event_type, wait_event FROM pg_stat_activity
 WHERE datname = current_database() AND state = 'active' AND application_name LIKE 'bench-_'"""
 
 
@@ -86,7 +87,7 @@ class Writer:
 def writer() -> None:
     """Serve write-path commands (JSON lines on stdin) against the tree's code."""
     sys.path.insert(0, os.environ["BENCH_TREE"])
-    from sqlalchemy import select
+    from sqlalchemy import event, select
 
     import portal
     from portal import create_app
@@ -102,7 +103,8 @@ def writer() -> None:
         owned = select(Job.id).order_by(Job.id)
         a_jobs = list(db.session.scalars(owned.where(Job.assignee_id == a_id)))
         b_jobs = list(db.session.scalars(owned.where(Job.assignee_id == b_id)))
-    edits = iter(range(10**9))
+        edits, statements = iter(range(10**9)), Counter()
+        event.listen(db.engine, "before_cursor_execute", lambda *_: statements.update("s"))
 
     def update(job_id: int) -> tuple[float, float]:
         """Change a job's title as a dispatcher; return (seconds before commit, commit)."""
@@ -143,10 +145,12 @@ def writer() -> None:
                 update(a_jobs[0])
                 out = {"at": time.time()}
             elif cmd["do"] == "update":
+                statements.clear()
                 times = [update(a_jobs[i % len(a_jobs)]) for i in range(cmd["n"])]
                 out = {
                     "write": [w * 1000 for w, _ in times],
                     "commit": [c * 1000 for _, c in times],
+                    "statements": statements["s"] / cmd["n"],
                 }
             else:
                 ids = a_jobs if cmd["do"] == "a" else b_jobs
@@ -182,24 +186,30 @@ def lock_waits(pg_url: str, stop: threading.Event, seen: Counter) -> None:
 
     with psycopg.connect(pg_url, autocommit=True) as pg:
         while not stop.wait(0.005):
-            for name, wait in pg.execute(ACTIVE_WRITERS):
+            for name, kind, event in pg.execute(ACTIVE_WRITERS):
                 seen[name[-1]] += 1
-                seen[name[-1] + "_lock"] += wait == "Lock"
+                seen[name[-1] + "_lock"] += kind == "Lock"
+                seen[name[-1] + "_wal"] += event in ("WALSync", "WALWrite")  # commit's flush
 
 
 def concurrency(inst: Instance, a: Writer, b: Writer) -> dict:
-    """B's update rate alone, then while A's threads write (another process, as in production)."""
-    alone = b.ask("b", threads=1, seconds=SECONDS)["rate"]
-    stop, seen = threading.Event(), Counter()
-    sampler = threading.Thread(target=lock_waits, args=(inst.pg_url, stop, seen))
-    a.send("a", threads=A_THREADS, seconds=SECONDS + 0.6)
-    time.sleep(0.3)
-    sampler.start()
-    together = b.ask("b", threads=1, seconds=SECONDS)["rate"]
-    stop.set()
-    sampler.join()
-    got = {"alone": alone, "with": together, "a": a.answer()["rate"]}
-    return got | {k + "_lock": seen[k + "_lock"] / max(1, seen[k]) for k in "ab"}
+    """B's update rate alone and while A's threads write (another process), in ABBA order."""
+    rates: dict[str, list[float]] = {"alone": [], "with": [], "a": []}
+    seen: Counter = Counter()
+    for phase in ("alone", "with", "with", "alone"):
+        stop = threading.Event()
+        sampler = threading.Thread(target=lock_waits, args=(inst.pg_url, stop, seen))
+        if phase == "with":
+            a.send("a", threads=A_THREADS, seconds=SECONDS / 2 + 0.6)
+            time.sleep(0.3)
+            sampler.start()
+        rates[phase].append(b.ask("b", threads=1, seconds=SECONDS / 2)["rate"])
+        if phase == "with":
+            stop.set()
+            sampler.join()
+            rates["a"].append(a.answer()["rate"])
+    got = {k: statistics.mean(v) for k, v in rates.items()}
+    return got | {f"{k}_{w}": seen[f"{k}_{w}"] / max(1, seen[k]) for k in "ab" for w in WAITS}
 
 
 def main(baseline: str) -> int:
@@ -234,6 +244,7 @@ def main(baseline: str) -> int:
                 got = a.ask("update", n=UPDATES)
                 r.setdefault((inst.label, "write"), []).extend(got["write"])
                 r.setdefault((inst.label, "commit"), []).extend(got["commit"])
+                r[inst.label, "statements"] = got["statements"]
                 r.setdefault((inst.label, "conc"), []).append(concurrency(inst, a, b))
         return report(wrk, r, settle)
     finally:
@@ -284,18 +295,22 @@ def report(wrk: str | None, r: dict, settle: dict) -> int:
         cost[t] = med(a + b for a, b in zip(r[t, "write"], r[t, "commit"], strict=True))
         p90 = statistics.quantiles(r[t, "commit"], n=10)[-1]
         print(f"  {t:<6} median {cost[t]:5.2f} (before commit {med(r[t, 'write']):.2f}, "
-              f"commit {med(r[t, 'commit']):.2f}, p90 {p90:.2f})")  # fmt: skip
+              f"commit {med(r[t, 'commit']):.2f}, p90 {p90:.2f}); "
+              f"{r[t, 'statements']:g} SQL statements and a COMMIT")  # fmt: skip
     print(f"  update cost after / before: {cost['after'] / cost['before']:.2f}")
     print(f"technician B's writer (1 thread) while {A_THREADS} threads of another process "
           "update technician A's jobs:")  # fmt: skip
     for t in trees:
         each = sorted(x["with"] / x["alone"] for x in r[t, "conc"])
         conc[t] = med(each)
-        print(f"  {t:<6} B {med(x['alone'] for x in r[t, 'conc']):.0f}/s alone, "
-              f"{med(x['with'] for x in r[t, 'conc']):.0f}/s with A: {conc[t]:.2f} "
-              f"({each[0]:.2f}-{each[-1]:.2f}); A {med(x['a'] for x in r[t, 'conc']):.0f}/s; "
-              f"waiting on a lock: A {med(x['a_lock'] for x in r[t, 'conc']):.0%}, "
-              f"B {med(x['b_lock'] for x in r[t, 'conc']):.0%} of active samples")  # fmt: skip
+        print(
+            f"  {t:<6} B {med(x['alone'] for x in r[t, 'conc']):.0f}/s alone, "
+            f"{med(x['with'] for x in r[t, 'conc']):.0f}/s with A: {conc[t]:.2f} "
+            f"({each[0]:.2f}-{each[-1]:.2f}); A {med(x['a'] for x in r[t, 'conc']):.0f}/s"
+        )
+        print("         waiting (share of active samples): " + ", ".join(
+            f"{k.upper()} on {w} {med(x[f'{k}_{w}'] for x in r[t, 'conc']):.0%}"
+            for k in "ab" for w in WAITS))  # fmt: skip
 
     empty = {t: r[(t, "empty", t, "hello")] for t in trees}
     checks = [

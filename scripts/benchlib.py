@@ -155,12 +155,9 @@ def copy_rows(conn, table: str, columns: list[str], rows) -> None:
             cp.write_row(row)
 
 
-def _has(conn, table: str, column: str | None = None) -> bool:
-    sql = "SELECT 1 FROM information_schema.columns WHERE table_name = %s"
-    args: tuple = (table,)
-    if column:
-        sql, args = sql + " AND column_name = %s", (table, column)
-    return conn.execute(sql, args).fetchone() is not None
+def _has(conn, table: str, column: str = "%") -> bool:
+    sql = "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name LIKE %s"
+    return conn.execute(sql, (table, column)).fetchone() is not None
 
 
 def load_jobs(conn, first: int, last: int, bench_tech: int, filler: list[int]) -> None:
@@ -190,32 +187,21 @@ def load_jobs(conn, first: int, last: int, bench_tech: int, filler: list[int]) -
                "report", "created_at", "updated_at"]  # fmt: skip
     copy_rows(conn, "jobs", columns, jobs())
     positioned = _has(conn, "sync_feed", "position")
-    feed_columns = ["id", "technician_id", "job_id", "kind", "created_at"]
-    copy_rows(
-        conn,
-        "sync_feed",
-        feed_columns + (["position"] if positioned else []),
-        (
-            (i, owner(i), i, "upsert", long_ago) + ((i,) if positioned else ())
-            for i in range(first, last + 1)
-        ),
-    )
+    extra = ["position"] if positioned else []
+    feed = ((i, owner(i), i, "upsert", long_ago) + ((i,) if positioned else ())
+            for i in range(first, last + 1))  # fmt: skip
+    copy_rows(conn, "sync_feed", ["id", "technician_id", "job_id", "kind", "created_at"] + extra,
+              feed)  # fmt: skip
     conn.execute("SELECT setval(pg_get_serial_sequence('jobs', 'id'), %s)", (last,))
     conn.execute("SELECT setval(pg_get_serial_sequence('sync_feed', 'id'), %s)", (last,))
     if positioned:
-        conn.execute(
-            "INSERT INTO sync_positions (technician_id, position) SELECT technician_id,"
-            " max(position) FROM sync_feed WHERE id BETWEEN %s AND %s GROUP BY technician_id"
-            " ON CONFLICT (technician_id) DO UPDATE SET position ="
-            " greatest(sync_positions.position, excluded.position)",
-            (first, last),
-        )
+        conn.execute("INSERT INTO sync_positions SELECT technician_id, max(position)"
+                     " FROM sync_feed WHERE id BETWEEN %s AND %s GROUP BY technician_id"
+                     " ON CONFLICT (technician_id) DO UPDATE SET position = excluded.position",
+                     (first, last))  # fmt: skip
     if _has(conn, "job_assignments"):
-        conn.execute(
-            "INSERT INTO job_assignments (job_id, technician_id, first_assigned_at)"
-            " SELECT id, assignee_id, created_at FROM jobs WHERE id BETWEEN %s AND %s",
-            (first, last),
-        )
+        conn.execute("INSERT INTO job_assignments SELECT id, assignee_id, created_at FROM jobs"
+                     " WHERE id BETWEEN %s AND %s", (first, last))  # fmt: skip
     conn.commit()
 
 
