@@ -181,7 +181,7 @@ def cursor_form(cursor: str) -> str:
 
 
 def lock_waits(pg_url: str, stop: threading.Event, seen: Counter) -> None:
-    """Sample the writers' backends: how often each is active, and waiting on a lock."""
+    """Sample the writers' backends: how often each is active, waiting on a lock, on the WAL."""
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as pg:
