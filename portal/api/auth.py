@@ -47,6 +47,8 @@ def sign_in():
 def push_token():
     """Register or replace this device's FCM token (null or empty clears it)."""
     data = json_body()
+    if "push_token" not in data:
+        raise ApiError(422, "missing", "'push_token' is required (null clears it).", "push_token")
     token = (text(data, "push_token", 4096, required=False) or "").strip() or None
     device = current_device()
     now = utcnow()

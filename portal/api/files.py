@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.api import bp
-from portal.api.common import ApiError, current_device, current_technician, text
+from portal.api.common import ApiError, body_limit, current_device, current_technician, text
 from portal.domain import files as file_ops
 from portal.domain import inbox
 from portal.domain.actions import storable_text
@@ -34,12 +34,9 @@ def _photo_limit() -> int:
     )
 
 
-@bp.before_request
-def _limit_upload_body():
-    """Refuse an oversized photo with 413 before its body is read."""
-    if request.endpoint == "api.upload_file":
-        # Room for the multipart envelope and the small fields around the photo.
-        request.max_content_length = _photo_limit() + 64 * 1024
+def _upload_limit() -> int:
+    # Room for the multipart envelope and the small fields around the photo.
+    return _photo_limit() + 64 * 1024
 
 
 def _own_job(job_id: int) -> Job:
@@ -50,6 +47,7 @@ def _own_job(job_id: int) -> Job:
 
 
 @bp.post("/files")
+@body_limit(_upload_limit)
 def upload_file():
     """Store a photo of one of the technician's jobs; a retry with the same file id is a no-op."""
     form = request.form

@@ -27,7 +27,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "not found, or not one of the technician's",
         405: "method not allowed",
         409: "conflicting reuse of an id",
-        413: "body too large or batch too long",
+        413: "body too large",
         415: "unsupported content type",
         416: "range not satisfiable",
         422: "well-formed but invalid field",

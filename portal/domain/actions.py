@@ -103,7 +103,7 @@ def parse(raw: Any) -> Action:
     job_id = _int(raw.get("job_id"), "job_id", 1)
     seq = _int(raw.get("seq"), "seq", 1)
     type_ = raw.get("type")
-    if type_ not in TYPES:
+    if not isinstance(type_, str) or type_ not in TYPES:
         raise Malformed(f"'type' must be one of: {', '.join(sorted(TYPES))}.", "type")
     payload = raw.get("payload")
     if not isinstance(payload, dict):
