@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, jsonify, request, send_file
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import downloads
 from portal.api import bp
 from portal.api.common import ApiError, body_limit, current_device, current_technician, text
 from portal.domain import files as file_ops
@@ -129,22 +130,15 @@ def download_file(file_id: int):
     if not path.is_file():
         current_app.logger.error("file %s has no body at %s", record.id, path)
         raise ApiError(404, "not_found", "The file's content is missing on the server.")
-    mimetype, name, etag, size = record.content_type, record.name, record.sha256, record.size
-    if request.range is not None and request.range.range_for_length(size) is None:
+    if downloads.range_not_satisfiable(record.size):
         # Refuse before opening the file: werkzeug would leave it open on this path.
         raise ApiError(
             416,
             "range_not_satisfiable",
-            f"The file has {size} bytes; ask for a range inside it.",
-            headers={"Content-Range": f"bytes */{size}"},
+            f"The file has {record.size} bytes; ask for a range inside it.",
+            headers={"Content-Range": f"bytes */{record.size}"},
         )
+    mimetype, name, etag = record.content_type, record.name, record.sha256
     db.session.rollback()  # end the read transaction before streaming
-    return send_file(
-        path,
-        mimetype=mimetype,
-        as_attachment=False,
-        download_name=name,
-        conditional=True,
-        etag=etag,
-        max_age=3600,
-    )
+    # Photos show inline in the app; anything else (HTML, SVG, PDF...) is a download.
+    return downloads.send_stored(path, mimetype, name, etag, inline=True)
