@@ -22,6 +22,10 @@ def sign_in():
     device_id = text(data, "device_id", 200)
     platform = text(data, "platform", 40, required=False) or ""
     app_version = text(data, "app_version", 40, required=False) or ""
+    try:
+        email = accounts.validate_email(email)
+    except accounts.AccountError as exc:
+        raise ApiError(422, "invalid", str(exc), "email") from None
     result = accounts.sign_in(email, password, request.remote_addr or "", technician=True)
     if result.user is None:
         # The failure counter must survive the refusal: commit before answering.
