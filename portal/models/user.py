@@ -1,12 +1,14 @@
-"""People: portal users and technicians, their rights, and sign-in throttling."""
+"""People: portal users and technicians, and their rights."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import datetime
 from enum import Enum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,6 +43,10 @@ class Right(str, Enum):
     ADD_NOTES = "add_notes"
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -51,6 +57,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every portal session and remember cookie (see get_id): replacing it ends them all.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     rights: Mapped[list[TechnicianRight]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -72,6 +80,17 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login
         return bool(self.active)
 
+    def get_id(self) -> str:  # flask-login: what the session and the remember cookie carry
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token: str) -> bool:
+        """Tell whether ``token`` is this user's current session token (in constant time)."""
+        return hmac.compare_digest(self.session_token.encode(), (token or "").encode())
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember cookie of this user, wherever they are."""
+        self.session_token = new_session_token()
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
 
@@ -92,14 +111,3 @@ class TechnicianRight(db.Model):
     right: Mapped[str] = mapped_column(String(40))
 
     user: Mapped[User] = relationship(back_populates="rights")
-
-
-class LoginThrottle(db.Model):
-    """Failed sign-ins per key (an email, or an email and client address)."""
-
-    __tablename__ = "login_throttle"
-
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
