@@ -35,12 +35,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        message = exc.description
+        if exc.code == 429:  # the limiter's own text is the limit itself ("30 per 1 minute")
+            message = "Too many attempts from your address. Wait a minute, then try again."
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if json_wanted():
-            body = {"error": _code_name(exc), "message": exc.description}
-            return jsonify(body), exc.code or 500
+            body = {"error": _code_name(exc), "message": message}
+            return jsonify(body), exc.code or 500, headers
         return (
-            render_template("errors/error.html", code=exc.code, message=exc.description),
+            render_template("errors/error.html", code=exc.code, message=message),
             exc.code or 500,
+            headers,
         )
 
     @app.errorhandler(Exception)

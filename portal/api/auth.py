@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import update
 
 from portal.api import bp
 from portal.api.common import ApiError, anonymous, current_device, json_body, text
 from portal.domain import accounts, devices
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import Device, utcnow
 
 
 @bp.post("/auth/device")
 @anonymous
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def sign_in():
     """Exchange a technician's email and password for a device token."""
     data = json_body()

@@ -237,6 +237,8 @@ def _http_error(exc: HTTPException) -> Response:
     message = exc.description or name
     if code == 413:
         message = "The request body is too large."
+    elif code == 429:
+        message = "Too many requests from this address; wait as Retry-After says, then retry."
     return error_response(code, name, message, headers=headers)
 
 

@@ -1,17 +1,18 @@
-"""Users and sign-in: creation, password checks, throttling of failed attempts."""
+"""Users and sign-in: creation, password checks, throttling, and ending sessions."""
 
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 import email_validator
-from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.domain import throttle
 from portal.extensions import db
-from portal.models import LoginThrottle, Right, Role, TechnicianRight, User, utcnow
+from portal.models import Device, Right, Role, TechnicianRight, User
 
 
 class AccountError(ValueError):
@@ -82,22 +83,26 @@ class SignIn:
     retry_after: int | None = None  # seconds, when throttled
 
 
-def _throttle_row(key: str) -> LoginThrottle | None:
-    return db.session.get(LoginThrottle, key)
+_dummy_hash: str | None = None
+
+
+def _spend_a_password_check(password: str) -> None:
+    """Hash as long as a real check does, so the answer's timing tells no email apart."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_hex(16), method="scrypt")
+    check_password_hash(_dummy_hash, password)
 
 
 def sign_in(email: str, password: str, client: str, technician: bool) -> SignIn:
-    """Check a sign-in; throttle a key (email and client address) after repeated failures.
+    """Check a sign-in; throttle failures per account, per address and per both (Redis).
 
     ``technician`` selects the audience: the device API admits only technicians, the portal
-    everyone else. The caller commits, so a failure is counted even though sign-in failed.
+    everyone else. An unknown email costs the same password hashing as a known one.
     """
     email = normalize_email(email)
-    key = f"{email}|{client}"
-    now = utcnow()
-    row = _throttle_row(key)
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        wait = math.ceil((row.locked_until - now).total_seconds())
+    wait = throttle.wait_seconds(email, client)
+    if wait is not None:
         minutes = max(1, math.ceil(wait / 60))
         return SignIn(
             None,
@@ -105,28 +110,54 @@ def sign_in(email: str, password: str, client: str, technician: bool) -> SignIn:
             wait,
         )
     user = find_user(email)
+    if user is None:
+        _spend_a_password_check(password or "")
     if user is None or not user.active or not user.check_password(password or ""):
-        _record_failure(key, row, now)
+        throttle.record_failure(email, client)
         return SignIn(None, "Wrong email or password.")
     if technician and not user.is_technician:
         return SignIn(None, "Only technicians can sign in on a device.")
     if not technician and user.is_technician:
         return SignIn(None, "Technicians use the mobile app; the portal is for office staff.")
-    if row is not None:
-        db.session.delete(row)
+    throttle.record_success(email, client)
     return SignIn(user)
 
 
-def _record_failure(key: str, row: LoginThrottle | None, now) -> None:
-    cfg = current_app.config
-    window = timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
-    if row is None or now - row.first_failure_at > window:
-        if row is None:
-            row = LoginThrottle(key=key)
-            db.session.add(row)
-        row.failures = 0
-        row.first_failure_at = now
-        row.locked_until = None
-    row.failures += 1
-    if row.failures >= cfg["LOGIN_MAX_FAILURES"]:
-        row.locked_until = now + window
+# --- ending sessions ---------------------------------------------------------------------
+
+
+def end_sessions(user: User) -> None:
+    """End every portal session and remember cookie of ``user`` (sign-out everywhere)."""
+    user.end_sessions()
+
+
+def change_password(user: User, password: str) -> None:
+    """Set a new password; every session of the user ends, and a technician's devices too.
+
+    The caller signs the person who made the change in again if they should stay signed in.
+    """
+    if len(password or "") < 8:
+        raise AccountError("The password needs at least 8 characters.", "password")
+    user.set_password(password)
+    user.end_sessions()
+    _revoke_devices(user)
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivate (or reactivate) a user; deactivation ends their sessions and devices.
+
+    A deactivated technician's phones lose their sign-in and push token, so no push about
+    someone else's job wakes a phone that left the company. Reactivation restores nothing:
+    the person signs in again.
+    """
+    user.active = bool(active)
+    if not active:
+        user.end_sessions()
+        _revoke_devices(user)
+
+
+def _revoke_devices(user: User) -> None:
+    from portal.domain import devices
+
+    for device in db.session.scalars(select(Device).where(Device.user_id == user.id)):
+        devices.revoke(device)

@@ -1,3 +1,34 @@
-"""Security tests use the device fixtures of the API tests and the portal's own."""
+"""Security tests use the device fixtures of the API tests, and browsers that share nothing."""
+
+from __future__ import annotations
+
+import contextvars
+
+import pytest
+from flask.testing import FlaskClient
 
 from tests.api.conftest import _no_settle, dispatcher, make_job, sign_in  # noqa: F401
+from tests.conftest import PortalClient
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in an app context of its own, as in production.
+
+    The plain test client reuses the test's app context, so ``g`` (Flask-Login's user,
+    Flask-WTF's token) leaks from one client's request into another's: two browsers would
+    look like one. Requests here start from an empty context instead.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def browser(app, db):
+    """Return a factory of fresh browsers (own cookies, own request contexts)."""
+
+    def make() -> PortalClient:
+        db.session.expire_all()
+        return PortalClient(IsolatedClient(app, app.response_class, use_cookies=True))
+
+    return make
