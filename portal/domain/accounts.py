@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.domain import throttle
+from portal.effects import after_commit
 from portal.extensions import db
+from portal.integrations import realtime
 from portal.models import Device, Right, Role, TechnicianRight, User
 
 
@@ -127,8 +129,9 @@ def sign_in(email: str, password: str, client: str, technician: bool) -> SignIn:
 
 
 def end_sessions(user: User) -> None:
-    """End every portal session and remember cookie of ``user`` (sign-out everywhere)."""
+    """End every portal session, remember cookie and open live page of ``user``."""
     user.end_sessions()
+    after_commit(realtime.disconnect_user, user.id)
 
 
 def change_password(user: User, password: str) -> None:
@@ -139,7 +142,7 @@ def change_password(user: User, password: str) -> None:
     if len(password or "") < 8:
         raise AccountError("The password needs at least 8 characters.", "password")
     user.set_password(password)
-    user.end_sessions()
+    end_sessions(user)
     _revoke_devices(user)
 
 
@@ -152,7 +155,7 @@ def set_active(user: User, active: bool) -> None:
     """
     user.active = bool(active)
     if not active:
-        user.end_sessions()
+        end_sessions(user)
         _revoke_devices(user)
 
 
