@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal import access, effects, errors, templating
+    from portal import access, effects, errors, security, templating
     from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_mark_writer)
     app.teardown_request(_unmark_writer)
     errors.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     effects.init_app(app)
 

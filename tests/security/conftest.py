@@ -32,3 +32,28 @@ def browser(app, db):
         return PortalClient(IsolatedClient(app, app.response_class, use_cookies=True))
 
     return make
+
+
+@pytest.fixture
+def strict_page(_browser, app, live_server):
+    """A browser tab that enforces the pages' Content-Security-Policy (no bypass), and collects
+    every violation into ``window.__csp``. Wait on selectors here: Playwright's
+    ``wait_for_function`` needs eval, which the policy forbids."""
+    context = _browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(10_000)
+    context.add_init_script(COLLECT_VIOLATIONS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda m: errors.append(m.text) if "Security Policy" in m.text else None)
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript or CSP errors on the page: {errors}"
+
+
+COLLECT_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " blocked " + e.blockedURI + " " + (e.sample || ""));
+});
+"""
