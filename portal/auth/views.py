@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
+from portal import params
 from portal.access import public, requires
 from portal.auth import bp
 from portal.auth.forms import LoginForm, PasswordForm
@@ -22,10 +23,11 @@ def load_user(session_id: str) -> User | None:
     The cookie carries ``<user id>:<session token>`` (``User.get_id``); signing out, a password
     change or deactivation replaces the token, which ends every session made with the old one.
     """
-    user_id, _, token = (session_id or "").partition(":")
-    if not user_id.isdigit() or not token or len(user_id) > 10:
+    raw_id, _, token = (session_id or "").partition(":")
+    user_id = params.whole(raw_id)
+    if user_id is None or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, user_id)
     # A technician's session is never honoured by the portal, whatever made it.
     if user is None or user.is_technician or not user.active or not user.holds_session(token):
         return None

@@ -6,10 +6,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from flask import render_template, request
+from flask import flash, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal import params
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import day_bounds, technicians
 from portal.extensions import db
@@ -105,10 +106,10 @@ def board_for(day: date) -> dict:
 
 @bp.route("/board")
 def board():
-    try:
-        day = date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        day = datetime.now(UTC).date()
+    day, note = params.day(request.args.get("day"))
+    if note:
+        flash(note if day else note + " Showing today.", "warning")
+    day = day or datetime.now(UTC).date()
     data = board_for(day)
     return render_template(
         "dispatch/board.html",

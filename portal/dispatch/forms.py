@@ -9,6 +9,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal import params
+
 TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
@@ -69,7 +71,4 @@ def aware(value: datetime | None) -> datetime | None:
 
 def version_of(raw) -> int | None:
     """Return the posted version, or None when the form carried none."""
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
+    return params.whole(raw, minimum=0)

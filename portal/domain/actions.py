@@ -75,7 +75,7 @@ def storable_text(value: str) -> bool:
     return True
 
 
-def _storable(value: Any, depth: int = 0) -> bool:
+def storable(value: Any, depth: int = 0) -> bool:
     """Tell whether a JSON value can be stored as is (the databases refuse NUL, NaN)."""
     if depth > 32:
         return False
@@ -84,9 +84,9 @@ def _storable(value: Any, depth: int = 0) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
-        return all(storable_text(k) and _storable(v, depth + 1) for k, v in value.items())
+        return all(storable_text(k) and storable(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
-        return all(_storable(v, depth + 1) for v in value)
+        return all(storable(v, depth + 1) for v in value)
     return True
 
 
@@ -108,7 +108,7 @@ def parse(raw: Any) -> Action:
     payload = raw.get("payload")
     if not isinstance(payload, dict):
         raise Malformed("'payload' must be a JSON object.", "payload")
-    if not _storable(payload):
+    if not storable(payload):
         raise Malformed(
             "'payload' holds text with NUL or invalid characters, or a non-finite number.",
             "payload",
