@@ -54,13 +54,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal import access, effects, errors, security, templating
+    from portal import access, effects, errors, params, security, templating
     from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
     from portal.auth import bp as auth_bp
     from portal.dispatch import bp as dispatch_bp
     from portal.inbox import bp as inbox_bp
 
+    app.url_map.converters["int"] = params.IdConverter  # before any route is added
     for bp in (auth_bp, dispatch_bp, inbox_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     app.before_request(access.enforce)

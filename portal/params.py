@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from werkzeug.routing import IntegerConverter
+
 MAX_ID = 2**31 - 1  # the database's INTEGER range
 # The days a person can look at: far beyond any job, and still ± a day away from overflow.
 FIRST_DAY = date(1900, 1, 1)
@@ -65,3 +67,11 @@ def page(raw: object, pages: int) -> tuple[int, str | None]:
     if asked > pages:
         return pages, f"There is no page {text[:20]}; showing the last page ({pages})."
     return asked, None
+
+
+class IdConverter(IntegerConverter):
+    """The ``<int:...>`` of every route: ids past the database's INTEGER range are a 404."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
