@@ -193,7 +193,13 @@ PATHS: dict[str, Any] = {
                                 "actions": {
                                     "type": "array",
                                     "maxItems": actions.MAX_BATCH,
-                                    "items": _ref("Action"),
+                                    "description": (
+                                        "Actions (see Action). The batch is answered per"
+                                        " action: one that is not a well-formed Action is"
+                                        " 'rejected' (malformed) in its result and stops"
+                                        " nothing, so any item is accepted here."
+                                    ),
+                                    "items": {"anyOf": [_ref("Action"), {}]},
                                 },
                                 "unsent_count": {
                                     "type": "integer",
