@@ -20,11 +20,14 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def whole(raw: object, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
-    """Return ``raw`` as a whole number in [minimum, maximum], or None when it is not one."""
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not _DIGITS.fullmatch(text):
-        return None
-    value = int(text)
+    """Return ``raw`` (text or int) as a whole number in [minimum, maximum], or None."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    else:
+        text = raw.strip() if isinstance(raw, str) else ""
+        if not _DIGITS.fullmatch(text):
+            return None
+        value = int(text)
     return value if minimum <= value <= maximum else None
 
 

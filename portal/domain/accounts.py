@@ -88,12 +88,13 @@ class SignIn:
 _dummy_hash: str | None = None
 
 
-def _spend_a_password_check(password: str) -> None:
+def _spend_a_password_check(password: str) -> bool:
     """Hash as long as a real check does, so the answer's timing tells no email apart."""
     global _dummy_hash
     if _dummy_hash is None:
         _dummy_hash = generate_password_hash(secrets.token_hex(16), method="scrypt")
     check_password_hash(_dummy_hash, password)
+    return False
 
 
 def sign_in(email: str, password: str, client: str, technician: bool) -> SignIn:
@@ -113,8 +114,10 @@ def sign_in(email: str, password: str, client: str, technician: bool) -> SignIn:
         )
     user = find_user(email)
     if user is None:
-        _spend_a_password_check(password or "")
-    if user is None or not user.active or not user.check_password(password or ""):
+        password_ok = _spend_a_password_check(password or "")
+    else:  # checked even for a deactivated user: the timing tells no account state apart
+        password_ok = user.check_password(password or "")
+    if user is None or not password_ok or not user.active:
         throttle.record_failure(email, client)
         return SignIn(None, "Wrong email or password.")
     if technician and not user.is_technician:
