@@ -1,4 +1,4 @@
-"""security: device records per technician, per-user session tokens, throttling moves to Redis
+"""security: device records per technician, per-user session tokens
 
 Revision ID: 0008
 Revises: 0005
@@ -38,18 +38,8 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('session_token', existing_type=sa.String(length=64), nullable=False)
 
-    # Failed sign-ins are counted in Redis now (per account and per client address).
-    op.drop_table('login_throttle')
-
 
 def downgrade():
-    op.create_table('login_throttle',
-    sa.Column('key', sa.String(length=300), nullable=False),
-    sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('first_failure_at', portal.models.base.UTCDateTime(), nullable=False),
-    sa.Column('locked_until', portal.models.base.UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
-    )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('session_token')
     # Keep each installation id's most recently used record, as the old unique rule demands.

@@ -23,7 +23,7 @@ from portal.models.job import (
     StatusTransition,
 )
 from portal.models.push import Push, PushJob, PushState
-from portal.models.user import Right, Role, TechnicianRight, User
+from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
 __all__ = [
     "ActionType",
@@ -41,6 +41,7 @@ __all__ = [
     "JobEvent",
     "JobFile",
     "JobStatusCount",
+    "LoginThrottle",
     "MessageState",
     "Push",
     "PushJob",

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -111,3 +111,18 @@ class TechnicianRight(db.Model):
     right: Mapped[str] = mapped_column(String(40))
 
     user: Mapped[User] = relationship(back_populates="rights")
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per key, as counted before they moved to Redis (``domain.throttle``).
+
+    Nothing writes this table any more. It stays, empty, while retention and the status page
+    still read it; a later migration drops it together with those readers.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -7,7 +7,7 @@ import contextvars
 import pytest
 from flask.testing import FlaskClient
 
-from tests.api.conftest import _no_settle, dispatcher, make_job, sign_in  # noqa: F401
+from tests.api.conftest import dispatcher, make_job, sign_in  # noqa: F401
 from tests.conftest import PortalClient
 
 
