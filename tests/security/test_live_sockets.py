@@ -56,7 +56,7 @@ def test_a_websocket_from_another_origin_is_refused(live_server):
     assert _websocket_upgrade(live_server, live_server) == 101
 
 
-def test_the_allowed_origins_are_a_setting(monkeypatch):
+def test_the_allowed_origins_are_a_setting(app, monkeypatch):
     monkeypatch.setenv("SOCKETIO_ALLOWED_ORIGINS", "https://fieldsync.example.com, https://x.io")
     assert settings.load("/tmp")["SOCKETIO_ALLOWED_ORIGINS"] == [
         "https://fieldsync.example.com",
