@@ -107,7 +107,8 @@ def test_any_query_string_on_any_page_is_no_server_error(app, db, client, login_
         url = rule.rule
         for name in rule.arguments:
             value = data.draw(IDS, label=name)
-            url = re.sub(rf"<(?:\w+:)?{name}>", str(world[name] if value == "real" else value), url)
+            real = world.get(name, 1)
+            url = re.sub(rf"<(?:\w+:)?{name}>", str(real if value == "real" else value), url)
         query = data.draw(QUERY, label="query")
         resp = client.get(url, query_string=query)
         resp.close()
@@ -158,7 +159,8 @@ def test_any_form_post_on_any_page_is_no_server_error(app, db, client, login_as,
         url = rule.rule
         for name in rule.arguments:
             value = data.draw(IDS, label=name)
-            url = re.sub(rf"<(?:\w+:)?{name}>", str(world[name] if value == "real" else value), url)
+            real = world.get(name, 1)
+            url = re.sub(rf"<(?:\w+:)?{name}>", str(real if value == "real" else value), url)
         form = dict(data.draw(FORM, label="form"), csrf_token=token)
         resp = client.post(url, data=form)
         resp.close()
