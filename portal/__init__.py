@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -26,9 +27,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_pyfile("config.py", silent=True)
     if config:
         app.config.update(config)
+    if app.config.get("SESSION_COOKIE_SECURE"):  # however it was set, the remember cookie follows
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
 
     from portal import models  # noqa: F401  (register tables before migrate binds)
-    from portal.extensions import csrf, db, login_manager, migrate, socketio
+    from portal.extensions import csrf, db, limiter, login_manager, migrate, socketio
 
     db.init_app(app)
     migrate.init_app(
@@ -36,14 +40,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     socketio.init_app(
         app,
         async_mode="threading",
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        # None: only the portal's own origin (as the request, or the proxy, names the host).
+        cors_allowed_origins=app.config.get("SOCKETIO_ALLOWED_ORIGINS"),
     )
+    if app.config.get("PROXY_COUNT"):
+        # Outermost, so sign-in throttling and Socket.IO's origin check see the client's
+        # address, scheme and host as the proxies forwarded them.
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal import access, effects, errors, localtime, templating
+    from portal import access, effects, errors, localtime, params, security, templating
     from portal.account import bp as account_bp
     from portal.admin import bp as admin_bp
     from portal.api import bp as api_bp
@@ -51,12 +62,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.dispatch import bp as dispatch_bp
     from portal.inbox import bp as inbox_bp
 
+    app.url_map.converters["int"] = params.IdConverter  # before any route is added
     for bp in (auth_bp, dispatch_bp, inbox_bp, admin_bp, api_bp, account_bp):
         app.register_blueprint(bp)
     app.before_request(access.enforce)
     app.before_request(_mark_writer)
     app.teardown_request(_unmark_writer)
     errors.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     localtime.init_app(app)
     effects.init_app(app)

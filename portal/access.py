@@ -8,6 +8,7 @@ from typing import TypeVar
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from portal.errors import json_wanted
 from portal.models import Role
 
 F = TypeVar("F", bound=Callable)
@@ -50,11 +51,6 @@ def rule_for(app: Flask, endpoint: str) -> str | Role | None:
     return rule
 
 
-def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return request.path.startswith("/api/") or best == "application/json"
-
-
 def enforce():
     """Refuse the request unless the signed-in user's role reaches the endpoint's rule."""
     endpoint = request.endpoint
@@ -68,7 +64,7 @@ def enforce():
         current_app.logger.error("endpoint %s declares no access rule; refused", endpoint)
         abort(403)
     if not current_user.is_authenticated:
-        if _wants_json():
+        if json_wanted():
             return jsonify(error="unauthenticated", message="Sign in first."), 401
         return redirect(url_for("auth.login", next=request.full_path))
     if current_user.is_technician or not current_user.role_enum.at_least(rule):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+
+import limits
 
 
 def _int(name: str, default: int) -> int:
@@ -33,6 +36,33 @@ def _zone(name: str, default: str) -> str:
     return raw
 
 
+def _rate(name: str, default: str) -> str:
+    """Read a rate such as '30 per minute' (several separated by ';')."""
+    raw = os.environ.get(name) or default
+    try:
+        limits.parse_many(raw)
+    except ValueError as exc:
+        raise RuntimeError(
+            f"Setting {name} must be a rate like '30 per minute', got {raw!r}"
+        ) from exc
+    return raw
+
+
+def _origins(raw: str | None) -> list[str] | None:
+    """Parse a comma-separated list of origins (``https://host[:port]``); None when unset."""
+    if not raw or not raw.strip():
+        return None
+    origins = [o.strip().rstrip("/") for o in raw.split(",") if o.strip()]
+    for origin in origins:
+        scheme, sep, host = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not host or "/" in host:
+            raise RuntimeError(
+                f"Setting SOCKETIO_ALLOWED_ORIGINS takes origins like https://portal.example.com,"
+                f" got {origin!r}"
+            )
+    return origins
+
+
 def _secret_key(instance_path: Path) -> str:
     """Return SECRET_KEY from the environment, or one generated once into ``instance/``."""
     if os.environ.get("SECRET_KEY"):
@@ -58,6 +88,7 @@ def load(instance_path: str) -> dict:
     # Heroku-style URLs name the scheme "postgres", which SQLAlchemy no longer accepts.
     if db_url.startswith("postgres://"):
         db_url = "postgresql://" + db_url[len("postgres://") :]
+    secure = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     return {
         "SECRET_KEY": _secret_key(inst),
         "SQLALCHEMY_DATABASE_URI": db_url,
@@ -77,13 +108,20 @@ def load(instance_path: str) -> dict:
         "FILES_DIR": os.environ.get("FILES_DIR") or str(inst / "files"),
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 25) * 1024 * 1024,
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_ACCOUNT_MAX_FAILURES": _int("LOGIN_ACCOUNT_MAX_FAILURES", 20),
+        "LOGIN_CLIENT_MAX_FAILURES": _int("LOGIN_CLIENT_MAX_FAILURES", 20),
         "LOGIN_LOCKOUT_SECONDS": _int("LOGIN_LOCKOUT_SECONDS", 300),
+        "LOGIN_RATE_LIMIT": _rate("LOGIN_RATE_LIMIT", "30 per minute"),
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        "SOCKETIO_ALLOWED_ORIGINS": _origins(os.environ.get("SOCKETIO_ALLOWED_ORIGINS")),
         "DEVICE_TOKEN_IDLE_DAYS": _int("DEVICE_TOKEN_IDLE_DAYS", 90),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int("REMEMBER_DAYS", 30)),
         "WTF_CSRF_TIME_LIMIT": None,
         # No pre-ping: it costs a round trip on every request, a fifth of a device's pull.
         # After a database restart SQLAlchemy refreshes the pool on the first error it sees;

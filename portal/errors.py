@@ -9,7 +9,12 @@ from werkzeug.exceptions import HTTPException
 from portal.extensions import db
 
 
-def _json_wanted() -> bool:
+def json_wanted() -> bool:
+    """Tell whether to answer in JSON: the API always, elsewhere a client that wants only JSON.
+
+    ``Accept: */*`` (curl, link checkers, monitors) accepts HTML too, so it gets the page or
+    the redirect to sign-in that a browser gets.
+    """
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
@@ -24,18 +29,23 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         message = "The form expired or was sent without its security token. Reload and retry."
-        if _json_wanted():
+        if json_wanted():
             return jsonify(error="csrf", message=message), 400
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if _json_wanted():
-            body = {"error": _code_name(exc), "message": exc.description}
-            return jsonify(body), exc.code or 500
+        message = exc.description
+        if exc.code == 429:  # the limiter's own text is the limit itself ("30 per 1 minute")
+            message = "Too many attempts from your address. Wait a minute, then try again."
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        if json_wanted():
+            body = {"error": _code_name(exc), "message": message}
+            return jsonify(body), exc.code or 500, headers
         return (
-            render_template("errors/error.html", code=exc.code, message=exc.description),
+            render_template("errors/error.html", code=exc.code, message=message),
             exc.code or 500,
+            headers,
         )
 
     @app.errorhandler(Exception)
@@ -43,6 +53,6 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         message = "Something went wrong on our side; nothing was changed. Try again."
-        if _json_wanted():
+        if json_wanted():
             return jsonify(error="internal", message=message), 500
         return render_template("errors/error.html", code=500, message=message), 500

@@ -5,7 +5,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 import redis
-from flask import current_app
+from flask import current_app, request
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -28,6 +29,22 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
+
+
+def client_address() -> str:
+    """Return the client's address (behind ``PROXY_COUNT`` proxies, the one they forwarded)."""
+    return request.remote_addr or "unknown"
+
+
+# Throttling on Redis (RATELIMIT_STORAGE_URI, set from REDIS_URL): the sign-in routes' request
+# rate per address, and the failed sign-in counters of ``portal.domain.throttle``.
+limiter = Limiter(
+    key_func=client_address,
+    strategy="moving-window",
+    headers_enabled=True,
+    swallow_errors=True,
+    key_prefix="fieldsync",
+)
 
 
 @event.listens_for(Engine, "connect")

@@ -355,7 +355,11 @@ def _browser():
 @pytest.fixture
 def page(_browser, app, live_server):
     """A fresh browser tab (own cookies) pointed at the live server."""
-    context = _browser.new_context(base_url=live_server, viewport={"width": 1400, "height": 900})
+    # Playwright's wait_for_function compiles its predicate with eval, which the pages' CSP
+    # refuses; tests of behaviour lift the policy, tests/security checks it in strict tabs.
+    context = _browser.new_context(
+        base_url=live_server, viewport={"width": 1400, "height": 900}, bypass_csp=True
+    )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []

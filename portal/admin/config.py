@@ -11,6 +11,7 @@ import re
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import delete, func, select
 
+from portal import params
 from portal.admin import bp
 from portal.extensions import db
 from portal.models import (
@@ -55,7 +56,7 @@ def transitions():
                 flash(f"{a} → {b} is now allowed. Retry the failed actions it blocked.", "success")
                 return redirect(url_for("admin.transitions"))
         elif op in ("delete", "toggle"):
-            row = db.session.get(StatusTransition, request.form.get("id", type=int) or 0)
+            row = db.session.get(StatusTransition, params.whole(request.form.get("id")) or 0)
             if row is None:
                 abort(404, "There is no such transition.")
             name = f"{row.from_status} → {row.to_status}"
@@ -82,7 +83,7 @@ def report_fields():
     if request.method == "POST":
         op = request.form.get("op")
         if op == "delete":
-            row = db.session.get(ReportField, request.form.get("id", type=int) or 0)
+            row = db.session.get(ReportField, params.whole(request.form.get("id")) or 0)
             if row is None:
                 abort(404, "There is no such report field.")
             flash(f"Report field '{row.label}' removed.", "success")
@@ -91,7 +92,7 @@ def report_fields():
             return redirect(url_for("admin.report_fields"))
         row = None
         if op == "save":
-            row = db.session.get(ReportField, request.form.get("id", type=int) or 0)
+            row = db.session.get(ReportField, params.whole(request.form.get("id")) or 0)
             if row is None:
                 abort(404, "There is no such report field.")
         key = (request.form.get("key") or (row.key if row else "")).strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import func, or_, select
 
+from portal import params
 from portal.admin import bp
 from portal.domain.push import PushReason
 from portal.extensions import db
@@ -35,15 +36,15 @@ def _filters() -> tuple[dict, dict, list]:
         else:
             errors["reason"] = "Choose one of the listed reasons."
     if values["technician"]:
-        if values["technician"].isdigit():
-            where.append(Push.technician_id == int(values["technician"]))
+        if params.whole(values["technician"]) is not None:
+            where.append(Push.technician_id == params.whole(values["technician"]))
         else:
             errors["technician"] = "Choose a technician from the list."
     if values["job"]:
         ref = values["job"]
         job_id = db.session.scalar(
             select(Job.id).where(
-                or_(func.upper(Job.reference) == ref.upper(), Job.id == _int(ref, -1))
+                or_(func.upper(Job.reference) == ref.upper(), Job.id == (params.whole(ref) or -1))
             )
         )
         if job_id is None:
@@ -52,13 +53,6 @@ def _filters() -> tuple[dict, dict, list]:
             # Also the pushes of bursts over several jobs that included this one.
             where.append(Push.id.in_(select(PushJob.push_id).where(PushJob.job_id == job_id)))
     return values, errors, where
-
-
-def _int(text: str, default: int) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return default
 
 
 @bp.route("/pushes")
@@ -76,7 +70,7 @@ def pushes():
                 select(Push.state, func.count()).where(*state_free).group_by(Push.state)
             ).all()
         )
-        before = _int(request.args.get("before", ""), 0)
+        before = params.whole(request.args.get("before")) or 0
         query = (
             select(Push, Device, User, Job)
             .outerjoin(Device, Device.id == Push.device_id)

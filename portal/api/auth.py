@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from sqlalchemy import update
 
 from portal.api import bp
 from portal.api.common import ApiError, anonymous, current_device, json_body, text
 from portal.domain import accounts, devices, timezones
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import Device, utcnow
 
 
 @bp.post("/auth/device")
 @anonymous
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 def sign_in():
     """Exchange a technician's email and password for a device token."""
     data = json_body()
@@ -22,6 +23,10 @@ def sign_in():
     device_id = text(data, "device_id", 200)
     platform = text(data, "platform", 40, required=False) or ""
     app_version = text(data, "app_version", 40, required=False) or ""
+    try:
+        email = accounts.validate_email(email)
+    except accounts.AccountError as exc:
+        raise ApiError(422, "invalid", str(exc), "email") from None
     result = accounts.sign_in(email, password, request.remote_addr or "", technician=True)
     if result.user is None:
         # The failure counter must survive the refusal: commit before answering.
@@ -48,6 +53,8 @@ def sign_in():
 def push_token():
     """Register or replace this device's FCM token (null or empty clears it)."""
     data = json_body()
+    if "push_token" not in data:
+        raise ApiError(422, "missing", "'push_token' is required (null clears it).", "push_token")
     token = (text(data, "push_token", 4096, required=False) or "").strip() or None
     device = current_device()
     now = utcnow()

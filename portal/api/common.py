@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import bindparam, select, update
 from werkzeug.exceptions import HTTPException
 
-from portal.domain import devices
+from portal.domain import devices, jsonsafe
 from portal.domain.actions import storable_text
 from portal.domain.errors import AuthorizationError, ConflictError, DomainError
 from portal.extensions import db, sqlite_writer
@@ -22,6 +22,8 @@ F = TypeVar("F", bound=Callable)
 
 # last_seen_at is written at most this often per device: not a write per request.
 SEEN_EVERY = timedelta(minutes=1)
+# A request body above this is refused (413) before it is read, unless the view allows more.
+JSON_MAX_BYTES = 64 * 1024
 
 
 class ApiError(Exception):
@@ -51,6 +53,26 @@ def error_response(
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
+
+
+def body_limit(limit: int | Callable[[], int]) -> Callable[[F], F]:
+    """Let a view accept bodies up to ``limit`` bytes (a number, or a function of the config)."""
+
+    def mark(view: F) -> F:
+        view._api_body_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _limit_body() -> None:
+    """Hold every request to its view's body limit, so a 413 comes before the body is read."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "_api_body_limit", None)
+    if limit is None:
+        configured = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = min(JSON_MAX_BYTES, configured) if configured else JSON_MAX_BYTES
+    request.max_content_length = limit() if callable(limit) else limit
 
 
 def anonymous(view: F) -> F:
@@ -215,11 +237,14 @@ def _http_error(exc: HTTPException) -> Response:
     message = exc.description or name
     if code == 413:
         message = "The request body is too large."
+    elif code == 429:
+        message = "Too many requests from this address; wait as Retry-After says, then retry."
     return error_response(code, name, message, headers=headers)
 
 
 def init_blueprint(bp: Blueprint) -> None:
     """Hook token auth and the JSON error answers into the API blueprint."""
+    bp.before_request(_limit_body)
     bp.before_request(_authenticate)
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(DomainError, _domain_error)
@@ -230,10 +255,13 @@ def init_blueprint(bp: Blueprint) -> None:
 
 
 def json_body() -> dict:
-    """Return the request's JSON object, or answer 400/415."""
+    """Return the request's JSON object, or answer 400 (malformed, too deep), 413 or 415."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    data = request.get_json(silent=True)
+    try:
+        data = jsonsafe.loads(request.get_data(cache=True))
+    except jsonsafe.JsonError as exc:
+        raise ApiError(400, exc.code, exc.message) from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed", "The body must be a JSON object.")
     return data

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, jsonify, request, send_file
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import downloads
 from portal.api import bp
-from portal.api.common import ApiError, current_device, current_technician, text
+from portal.api.common import ApiError, body_limit, current_device, current_technician, text
 from portal.domain import files as file_ops
 from portal.domain.actions import storable_text
 from portal.domain.jobs import Actor
@@ -33,12 +34,9 @@ def _photo_limit() -> int:
     )
 
 
-@bp.before_request
-def _limit_upload_body():
-    """Refuse an oversized photo with 413 before its body is read."""
-    if request.endpoint == "api.upload_file":
-        # Room for the multipart envelope and the small fields around the photo.
-        request.max_content_length = _photo_limit() + 64 * 1024
+def _upload_limit() -> int:
+    # Room for the multipart envelope and the small fields around the photo.
+    return _photo_limit() + 64 * 1024
 
 
 def _own_job(job_id: int) -> Job:
@@ -49,6 +47,7 @@ def _own_job(job_id: int) -> Job:
 
 
 @bp.post("/files")
+@body_limit(_upload_limit)
 def upload_file():
     """Store a photo of one of the technician's jobs; a retry with the same file id is a no-op."""
     form = request.form
@@ -128,22 +127,15 @@ def download_file(file_id: int):
     if not path.is_file():
         current_app.logger.error("file %s has no body at %s", record.id, path)
         raise ApiError(404, "not_found", "The file's content is missing on the server.")
-    mimetype, name, etag, size = record.content_type, record.name, record.sha256, record.size
-    if request.range is not None and request.range.range_for_length(size) is None:
+    if downloads.range_not_satisfiable(record.size):
         # Refuse before opening the file: werkzeug would leave it open on this path.
         raise ApiError(
             416,
             "range_not_satisfiable",
-            f"The file has {size} bytes; ask for a range inside it.",
-            headers={"Content-Range": f"bytes */{size}"},
+            f"The file has {record.size} bytes; ask for a range inside it.",
+            headers={"Content-Range": f"bytes */{record.size}"},
         )
+    mimetype, name, etag = record.content_type, record.name, record.sha256
     db.session.rollback()  # end the read transaction before streaming
-    return send_file(
-        path,
-        mimetype=mimetype,
-        as_attachment=False,
-        download_name=name,
-        conditional=True,
-        etag=etag,
-        max_age=3600,
-    )
+    # Photos show inline in the app; anything else (HTML, SVG, PDF...) is a download.
+    return downloads.send_stored(path, mimetype, name, etag, inline=True)

@@ -28,7 +28,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         405: "method not allowed",
         409: "conflicting reuse of an id",
         410: "cursor_expired: the cursor is older than the sync history kept; pull without one",
-        413: "body too large or batch too long",
+        413: "body too large",
         415: "unsupported content type",
         416: "range not satisfiable",
         422: "well-formed but invalid field",
@@ -208,7 +208,13 @@ PATHS: dict[str, Any] = {
                                 "actions": {
                                     "type": "array",
                                     "maxItems": actions.MAX_BATCH,
-                                    "items": _ref("Action"),
+                                    "description": (
+                                        "Actions (see Action). The batch is answered per"
+                                        " action: one that is not a well-formed Action is"
+                                        " 'rejected' (malformed) in its result and stops"
+                                        " nothing, so any item is accepted here."
+                                    ),
+                                    "items": {"anyOf": [_ref("Action"), {}]},
                                 },
                                 "unsent_count": {
                                     "type": "integer",

@@ -9,6 +9,7 @@ from flask import current_app, jsonify, request
 from portal.api import bp
 from portal.api.common import (
     ApiError,
+    body_limit,
     current_device,
     current_technician,
     device_ref,
@@ -19,13 +20,13 @@ from portal.domain import actions, sync, timezones
 from portal.extensions import db
 from portal.models import utcnow
 
-# Actions are small: a batch body above this is refused before it is read.
+# Actions are small: a batch body above this is refused (413) before it is read.
 PUSH_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _int_arg(name: str, minimum: int, maximum: int) -> int | None:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
         value = int(raw)
@@ -37,7 +38,7 @@ def _int_arg(name: str, minimum: int, maximum: int) -> int | None:
 
 
 def _network(raw: object) -> str | None:
-    if raw is None or raw == "":
+    if raw is None:
         return None
     if not isinstance(raw, str) or raw.lower() not in sync.NETWORKS:
         raise ApiError(
@@ -79,16 +80,8 @@ def pull():
     )
 
 
-@bp.before_request
-def _limit_push_body():
-    """Hold /sync/push to its own, smaller body limit (413 before the body is read)."""
-    if request.endpoint == "api.push":
-        request.max_content_length = min(
-            PUSH_MAX_BYTES, current_app.config.get("MAX_CONTENT_LENGTH") or PUSH_MAX_BYTES
-        )
-
-
 @bp.post("/sync/push")
+@body_limit(PUSH_MAX_BYTES)
 def push():
     """Store a batch of actions in the inbox; answer per action."""
     data = json_body()
@@ -96,8 +89,10 @@ def push():
     if not isinstance(raw_actions, list):
         raise ApiError(422, "malformed", "'actions' must be a list.", "actions")
     if len(raw_actions) > actions.MAX_BATCH:
+        # The schema states the limit (maxItems), so exceeding it is invalid input, like any
+        # other schema violation: 422.
         raise ApiError(
-            413,
+            422,
             "too_many_actions",
             f"Send at most {actions.MAX_BATCH} actions per batch.",
             "actions",

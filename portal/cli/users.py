@@ -33,6 +33,51 @@ def users_create(email: str, role: str, password: str, name: str) -> None:
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
+def _user(email: str) -> User:
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {accounts.normalize_email(email)}.")
+    return user
+
+
+@users_cli.command("password")
+@click.argument("email")
+@click.option("--password", required=True, help="the new password (at least 8 characters)")
+def users_password(email: str, password: str) -> None:
+    """Set a user's password; every session of theirs ends (a technician's phones too)."""
+    sqlite_writer.set(True)
+    user = _user(email)
+    try:
+        accounts.change_password(user, password)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Password of {user.email} changed; they were signed out everywhere.")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    """Stop a user from signing in; their sessions end and their phones are signed out."""
+    sqlite_writer.set(True)
+    user = _user(email)
+    accounts.set_active(user, False)
+    db.session.commit()
+    click.echo(f"{user.email} is deactivated and signed out everywhere.")
+
+
+@users_cli.command("activate")
+@click.argument("email")
+def users_activate(email: str) -> None:
+    """Let a deactivated user sign in again."""
+    sqlite_writer.set(True)
+    user = _user(email)
+    accounts.set_active(user, True)
+    db.session.commit()
+    click.echo(f"{user.email} may sign in again.")
+
+
 DEMO_PASSWORD = "fieldsync-demo"
 DEMO_USERS = [
     ("dispatcher@example.com", Role.DISPATCHER, "Dana Dispatcher"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from portal import downloads
 from portal.dispatch import bp
 from portal.dispatch.common import actor, flash_refusal, load_job
 from portal.dispatch.forms import AttachmentForm
@@ -13,8 +15,6 @@ from portal.extensions import db
 from portal.models import FileKind, JobFile
 
 DEFAULT_MAX_MB = 20
-# Only raster images are shown in the page; anything else (HTML, SVG) downloads, never renders.
-INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
 def max_bytes() -> int:
@@ -58,15 +58,15 @@ def job_file(job_id: int, file_id: int):
     path = file_ops.path_of(record)
     if not path.exists():
         abort(404, description="The file's content is missing from storage.")
-    inline = request.args.get("inline") == "1" and record.content_type in INLINE_TYPES
-    response = send_file(
+    if downloads.range_not_satisfiable(record.size):
+        raise RequestedRangeNotSatisfiable(
+            length=record.size,
+            description=f"The file has {record.size} bytes; ask for a range inside it.",
+        )
+    return downloads.send_stored(
         path,
-        mimetype=record.content_type or "application/octet-stream",
-        as_attachment=not inline,
-        download_name=record.name,
-        etag=record.sha256,
-        conditional=True,
-        max_age=3600,
+        record.content_type,
+        record.name,
+        record.sha256,
+        inline=request.args.get("inline") == "1",
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response

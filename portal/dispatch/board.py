@@ -9,11 +9,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import render_template, request
+from flask import flash, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal import localtime
+from portal import localtime, params
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import day_bounds, technicians
 from portal.domain import timezones
@@ -163,10 +163,10 @@ def board_for(day: date) -> dict:
 
 @bp.route("/board")
 def board():
-    try:
-        day = date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        day = localtime.viewer_today()
+    day, note = params.day(request.args.get("day"))
+    if note:
+        flash(note if day else note + " Showing today.", "warning")
+    day = day or localtime.viewer_today()
     data = board_for(day)
     return render_template(
         "dispatch/board.html",

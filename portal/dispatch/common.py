@@ -6,6 +6,7 @@ from flask import abort, flash
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import params
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ConflictError, DomainError
 from portal.extensions import db
@@ -29,9 +30,8 @@ def technician(raw) -> User | None:
     """Return the technician a form picked (None for nobody); unknown ids count as nobody."""
     if raw in (None, "", "None"):
         return None
-    try:
-        user_id = int(raw)
-    except (TypeError, ValueError):
+    user_id = params.whole(raw)
+    if user_id is None:
         return None
     return db.session.scalar(
         select(User).where(User.id == user_id, User.role == Role.TECHNICIAN.value)

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal import localtime
+from portal import localtime, params
 from portal.domain import timezones
 from portal.models import utcnow
 
@@ -138,7 +138,4 @@ class ImportForm(FlaskForm):
 
 def version_of(raw) -> int | None:
     """Return the posted version, or None when the form carried none."""
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
+    return params.whole(raw, minimum=0)

@@ -7,14 +7,14 @@ maintained counts table, and assignees come in one extra query (no N+1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from portal import localtime
+from portal import localtime, params
 from portal.dispatch import bp
 from portal.domain import counts, timezones
 from portal.extensions import db
@@ -44,20 +44,27 @@ class Filters:
     sort: str = "start"
     desc: bool = False
     page: int = 1
+    notes: list[str] = field(default_factory=list)  # what was made of odd input, for people
 
     @classmethod
     def from_args(cls, args) -> Filters:
         status = args.get("status", "")
         sort = args.get("sort", "start")
+        notes: list[str] = []
+        start, note = params.day(args.get("from"))
+        notes += [note] if note else []
+        end, note = params.day(args.get("to"))
+        notes += [note] if note else []
         return cls(
             status=status if status in {s.value for s in Status} else "",
             tech=args.get("tech", "") if _tech_ok(args.get("tech", "")) else "",
-            start=_date(args.get("from")),
-            end=_date(args.get("to")),
+            start=start,
+            end=end,
             q=(args.get("q") or "").strip()[:100],
             sort=sort if sort in SORTS else "start",
             desc=args.get("dir") == "desc",
             page=max(1, min(_int(args.get("page"), 1), 10_000)),
+            notes=notes,
         )
 
     def args(self, **override) -> dict:
@@ -81,21 +88,12 @@ class Filters:
 
 
 def _tech_ok(raw: str) -> bool:
-    return raw in ("", "none") or raw.isdigit()
+    return raw in ("", "none") or params.whole(raw) is not None
 
 
 def _int(raw, default: int) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return default
-
-
-def _date(raw) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    value = params.whole(raw, minimum=0)
+    return default if value is None else value
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -165,6 +163,8 @@ def index():
 @bp.route("/jobs")
 def jobs():
     f = Filters.from_args(request.args)
+    for note in f.notes:
+        flash(note, "warning")
     rows, has_next, total = page_of(f)
     by_status = counts.by_status()
     return render_template(

@@ -90,7 +90,7 @@ def storable_text(value: str) -> bool:
     return True
 
 
-def _storable(value: Any, depth: int = 0) -> bool:
+def storable(value: Any, depth: int = 0) -> bool:
     """Tell whether a JSON value can be stored as is (the databases refuse NUL, NaN)."""
     if depth > 32:
         return False
@@ -99,9 +99,9 @@ def _storable(value: Any, depth: int = 0) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
-        return all(storable_text(k) and _storable(v, depth + 1) for k, v in value.items())
+        return all(storable_text(k) and storable(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
-        return all(_storable(v, depth + 1) for v in value)
+        return all(storable(v, depth + 1) for v in value)
     return True
 
 
@@ -118,12 +118,12 @@ def parse(raw: Any) -> Action:
     job_id = _int(raw.get("job_id"), "job_id", 1)
     seq = _int(raw.get("seq"), "seq", 1)
     type_ = raw.get("type")
-    if type_ not in TYPES:
+    if not isinstance(type_, str) or type_ not in TYPES:
         raise Malformed(f"'type' must be one of: {', '.join(sorted(TYPES))}.", "type")
     payload = raw.get("payload")
     if not isinstance(payload, dict):
         raise Malformed("'payload' must be a JSON object.", "payload")
-    if not _storable(payload):
+    if not storable(payload):
         raise Malformed(
             "'payload' holds text with NUL or invalid characters, or a non-finite number.",
             "payload",

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Device, User, utcnow
@@ -20,17 +21,28 @@ def hash_token(token: str) -> str:
 def issue_token(
     user: User, device_id: str, platform: str = "", app_version: str = ""
 ) -> tuple[Device, str]:
-    """Upsert the device by ``device_id`` for ``user`` and give it a new token."""
-    device = db.session.scalar(select(Device).where(Device.device_id == device_id))
+    """Upsert ``user``'s device record by ``device_id`` and give it a new token.
+
+    The record is the technician's own: another technician naming the same installation id
+    (a shared phone, or someone copying an id) gets a separate record, and the first one's
+    token, push token and results stay theirs. A phone handed over moves its push token when
+    the new technician's app registers it (``PUT /device/push-token``).
+    """
+    device = db.session.scalar(
+        select(Device).where(Device.user_id == user.id, Device.device_id == device_id)
+    )
     if device is None:
-        device = Device(device_id=device_id, user_id=user.id)
-        db.session.add(device)
-    elif device.user_id != user.id:
-        # The phone changed hands: its push token belonged to the previous technician.
-        device.user_id = user.id
-        device.push_token = None
-        device.last_sync_at = None
-        device.unsent_count = None
+        try:
+            # A savepoint: the same phone signing in twice at once loses on the unique index.
+            with db.session.begin_nested():
+                device = Device(device_id=device_id, user_id=user.id)
+                db.session.add(device)
+        except IntegrityError:
+            device = db.session.scalar(
+                select(Device).where(Device.user_id == user.id, Device.device_id == device_id)
+            )
+            if device is None:
+                raise
     token = secrets.token_urlsafe(32)
     now = utcnow()
     device.platform = (platform or "")[:40]

@@ -7,13 +7,13 @@ the job's line so the rest of it goes on at once.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from portal.domain import inbox
+from portal.domain import inbox, jsonsafe
+from portal.domain.actions import storable
 from portal.domain.errors import ValidationError
 from portal.domain.inbox_apply import payload_problem
 from portal.extensions import db
@@ -75,9 +75,14 @@ def discard(message: InboxMessage, user: User, note: str = "") -> None:
 def parse_payload(text: str, kind: str) -> dict:
     """Parse and validate an edited payload; raise ValidationError naming the problem."""
     try:
-        payload = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"Not valid JSON: {exc}", "payload") from None
+        payload = jsonsafe.loads(text or "")
+    except jsonsafe.JsonError as exc:
+        raise ValidationError(exc.message, "payload") from None
+    if not storable(payload):
+        raise ValidationError(
+            "The payload holds text with NUL or invalid characters, or a non-finite number.",
+            "payload",
+        )
     problem = payload_problem(kind, payload)
     if problem:
         raise ValidationError(problem[1], "payload")

@@ -13,6 +13,7 @@ from datetime import UTC, date, timedelta, tzinfo
 from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
+from portal import params
 from portal.domain import timezones
 from portal.extensions import db
 from portal.models import (
@@ -61,14 +62,10 @@ class Filter:
     @classmethod
     def from_args(cls, args, zone: tzinfo = UTC) -> Filter:
         def as_int(name: str) -> int | None:
-            raw = (args.get(name) or "").strip().lstrip("#")
-            return int(raw) if raw.isdigit() else None
+            return params.whole((args.get(name) or "").strip().lstrip("#"))
 
         def as_date(name: str) -> date | None:
-            try:
-                return date.fromisoformat((args.get(name) or "").strip())
-            except ValueError:
-                return None
+            return params.day(args.get(name))[0]  # out of range: clamped
 
         state = args.get("state", "")
         category = args.get("category", "")

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import localtime
+from portal import localtime, params
 from portal.access import requires
 from portal.domain import inbox_admin
 from portal.domain import inbox_queries as q
@@ -18,6 +18,7 @@ from portal.inbox import bp
 from portal.models import InboxMessage, Job, Role, User
 
 PER_PAGE = 50
+MAX_PAGES = params.MAX_ID // PER_PAGE  # keeps the OFFSET inside the database's range
 
 
 def _message(message_id: int, lock: bool = False) -> InboxMessage:
@@ -37,10 +38,17 @@ def _back(default: str):
 
 @bp.route("/")
 def index():
-    flt = q.Filter.from_args(request.args, localtime.viewer_zone())
-    page = max(request.args.get("page", default=1, type=int) or 1, 1)
+    zone = localtime.viewer_zone()
+    flt = q.Filter.from_args(request.args, zone)
+    page, note = params.page(request.args.get("page"), MAX_PAGES)
     rows, total = q.messages(flt, page, PER_PAGE)
-    days = q.last_days(7, localtime.viewer_zone())
+    last = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    if page > last:  # past the end: show the last page, and say so
+        page, note = params.page(request.args.get("page"), last)
+        rows, total = q.messages(flt, page, PER_PAGE)
+    if note:
+        flash(note, "warning")
+    days = q.last_days(7, zone)
     return render_template(
         "inbox/index.html",
         flt=flt,
@@ -68,7 +76,7 @@ def retry_many():
     if request.form.get("scope") == "all":
         ids = q.matching_ids(flt, state="failed")
     else:
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+        ids = params.ids(request.form.getlist("ids"))
     done = 0
     for start in range(0, len(ids), 500):
         chunk = db.session.scalars(

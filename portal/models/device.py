@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -14,10 +14,13 @@ from portal.models.user import User
 
 class Device(db.Model):
     __tablename__ = "devices"
+    # A device record belongs to one technician: the client's installation id is unique per
+    # technician, so another technician naming the same id gets a record of their own.
+    __table_args__ = (UniqueConstraint("user_id", "device_id", name="uq_devices_user_device"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The client's own identifier for the installation; sign-in upserts by it.
-    device_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # The client's own identifier for the installation; sign-in upserts by it (per technician).
+    device_id: Mapped[str] = mapped_column(String(200))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(40), default="")
     app_version: Mapped[str] = mapped_column(String(40), default="")

@@ -1,7 +1,9 @@
-"""People: portal users and technicians, their rights, and sign-in throttling."""
+"""People: portal users and technicians, and their rights."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import datetime
 from enum import Enum
 
@@ -41,6 +43,10 @@ class Right(str, Enum):
     ADD_NOTES = "add_notes"
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -55,6 +61,8 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     locale: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every portal session and remember cookie (see get_id): replacing it ends them all.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     rights: Mapped[list[TechnicianRight]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -75,6 +83,17 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login
         return bool(self.active)
+
+    def get_id(self) -> str:  # flask-login: what the session and the remember cookie carry
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token: str) -> bool:
+        """Tell whether ``token`` is this user's current session token (in constant time)."""
+        return hmac.compare_digest(self.session_token.encode(), (token or "").encode())
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember cookie of this user, wherever they are."""
+        self.session_token = new_session_token()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
@@ -99,7 +118,11 @@ class TechnicianRight(db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed sign-ins per key (an email, or an email and client address)."""
+    """Failed sign-ins per key, as counted before they moved to Redis (``domain.throttle``).
+
+    Nothing writes this table any more. It stays, empty, while retention and the status page
+    still read it; a later migration drops it together with those readers.
+    """
 
     __tablename__ = "login_throttle"
 

@@ -1,17 +1,9 @@
 /* Dispatcher pages: live refresh of the job list and a job's page, the day board's
-   drag-to-assign, and confirmation of destructive forms (data-confirm). */
+   drag-to-assign. A page names what to start in the script tag:
+   <script src="dispatch.js" data-init="liveJob" data-job-id="7"></script>. */
 (function () {
   "use strict";
   var F = (window.Fieldsync = window.Fieldsync || {});
-
-  function confirms() {
-    document.addEventListener("submit", function (e) {
-      var form = e.target;
-      if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-        e.preventDefault();
-      }
-    }, true);
-  }
 
   function liveList() {
     var refresh = F.live.debounce(function () {
@@ -92,6 +84,11 @@
     }
   });
 
-  F.dispatch = { confirms: confirms, liveList: liveList, liveJob: liveJob, board: board };
-  confirms();
+  F.dispatch = { liveList: liveList, liveJob: liveJob, board: board };
+
+  var me = document.currentScript;
+  var init = me && me.dataset.init;
+  if (init === "liveList") liveList();
+  else if (init === "board") board();
+  else if (init === "liveJob") liveJob(Number(me.dataset.jobId));
 })();

@@ -160,7 +160,7 @@ def test_bad_batches_are_refused_as_a_whole_with_json(sign_in, make_job, db):
     not_json = phone.post("/api/v1/sync/push", data="{", content_type="application/json")
     bad_unsent = phone.push([action(job.id)], unsent_count=-1)
 
-    assert long_batch.status_code == 413 and long_batch.get_json()["field"] == "actions"
+    assert long_batch.status_code == 422 and long_batch.get_json()["field"] == "actions"
     assert not_a_list.status_code == 422
     assert not_json.status_code == 400 and not_json.get_json()["error"] == "malformed"
     assert bad_unsent.status_code == 422

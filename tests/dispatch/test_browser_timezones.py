@@ -54,6 +54,7 @@ def zoned_page(_browser, app, live_server):
             viewport={"width": 1400, "height": 900},
             timezone_id=zone,
             locale=locale,
+            bypass_csp=True,  # wait_for_function evaluates script (the CSP has its own tests)
         )
         context.set_default_timeout(10_000)
         context.add_init_script(COUNT_REFRESHES)

@@ -36,6 +36,6 @@ def test_status_page_shows_two_workers_and_cron_alive(system, _browser, make_use
         assert _wait_for(two_workers)
         assert tab.locator("#cron-missing").count() == 0
         # Socket.IO over WebSocket works across gunicorn's processes without sticky sessions.
-        tab.wait_for_function("document.documentElement.dataset.live === 'on'")
+        tab.wait_for_selector("html[data-live=on]", state="attached")
     finally:
         context.close()

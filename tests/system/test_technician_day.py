@@ -82,8 +82,8 @@ def test_a_technicians_day(system, fake_fcm, _browser, db, make_user):  # noqa: 
         # The admin watches the inbox live.
         browser_login(inbox, admin.email)
         inbox.goto("/inbox/")
-        inbox.wait_for_function("document.documentElement.dataset.live === 'on'")
-        desk.wait_for_function("document.documentElement.dataset.live === 'on'")
+        inbox.wait_for_selector("html[data-live=on]", state="attached")
+        desk.wait_for_selector("html[data-live=on]", state="attached")
         desk.evaluate("window.__sameDocument = true")
 
         # Offline, the technician starts, pauses, resumes, reports and photographs, finishes;
