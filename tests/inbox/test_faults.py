@@ -92,9 +92,10 @@ def assert_each_applied_once_in_order(db, job_ids, actions: int) -> None:
     )
     effects = Counter((job_id, seq) for job_id, seqs in applied.items() for seq in seqs)
     assert effects == completed_notes  # every completed note applied exactly once
-    for job_id in job_ids:
+    for n, job_id in enumerate(job_ids):
         assert applied[job_id] == sorted(applied[job_id]), f"job {job_id} out of order"
-        assert len(applied[job_id]) == actions - 1 or len(applied[job_id]) == actions
+        # Every 20th job's last action is the failing status change; the rest are notes.
+        assert len(applied[job_id]) == (actions - 1 if n % 20 == 0 else actions)
 
 
 def wait_until_done(db, total: int, timeout: float, tick=None) -> Counter:
@@ -130,6 +131,10 @@ def test_killed_workers_lose_nothing_and_apply_each_action_once_in_order(
             pool.kill(0)
 
     counts = wait_until_done(db, jobs * actions, timeout=240, tick=tick)
+    # The checker's retries of the deliberate failures may still be in a worker's hands:
+    # stopping waits for them, so what is read next is final.
+    pool.stop()
+    counts = states(db)
     assert pool.kills >= 3, "the run ended before the workers were killed several times"
     assert counts["completed"] == jobs * actions - len(job_ids[::20])
     assert_each_applied_once_in_order(db, job_ids, actions)
@@ -147,7 +152,9 @@ def test_a_redis_flush_mid_run_is_recovered_by_the_checker(
         time.sleep(0.05)
     redis_lib.Redis.from_url(redis_url).flushall()  # queues, locks, everything gone
     assert not get_redis().exists("rq:queue:inbox")
-    counts = wait_until_done(db, jobs * actions, timeout=180, tick=pool.keep_alive)
+    wait_until_done(db, jobs * actions, timeout=180, tick=pool.keep_alive)
+    pool.stop()  # let a retry in a worker's hands finish before reading the outcome
+    counts = states(db)
     assert counts["failed"] == len(job_ids[::20])
     assert_each_applied_once_in_order(db, job_ids, actions)
     jobs_left = db.session.scalar(select(func.count()).select_from(Job))
