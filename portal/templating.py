@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, get_flashed_messages, request, session, url_for
 
 from portal.domain.push import pushes_for_job
 from portal.models import Role, Status
@@ -45,7 +45,27 @@ def nav_items(user) -> list[dict]:
     return items
 
 
+def is_live_refresh() -> bool:
+    """Tell whether this request is a page fetching itself again to morph in what changed."""
+    return request.headers.get("X-Requested-With") == "live"
+
+
+def page_flashes(with_categories: bool = False, category_filter=()) -> list:
+    """Return the flash messages to show; a live refresh reads them without taking them.
+
+    The message belongs to the page the person is being sent to: a refresh that an older tab
+    (or the page being left) fetches at that moment must not consume it.
+    """
+    if not is_live_refresh():
+        return get_flashed_messages(with_categories, category_filter)
+    stored = session.get("_flashes") or []
+    if category_filter:
+        stored = [f for f in stored if f[0] in category_filter]
+    return list(stored) if with_categories else [m for _, m in stored]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.globals.update(Role=Role, Status=Status, nav_items=nav_items)
+    app.jinja_env.globals["get_flashed_messages"] = page_flashes
     app.jinja_env.globals["pushes_for_job"] = pushes_for_job  # the job page's push list

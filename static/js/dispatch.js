@@ -10,23 +10,30 @@
       F.live.refresh("#job-table, #status-counts");
     }, 600);
     F.live.on("job_changed", refresh);
+    F.live.on("job_phone_changed", refresh);
     F.live.onConnect(refresh);
   }
 
   function liveJob(jobId) {
     F.live.watchJob(jobId);
     var refresh = F.live.debounce(function () {
-      var parts = ["#job-head", "#job-summary", "#job-report", "#job-files", "#job-history"];
-      var actions = document.getElementById("job-actions");
-      // Leave the action forms alone while the dispatcher is using one of them, or while one
-      // shows why it was not saved (a time in a DST gap, a start in the past to confirm).
-      if (actions && !actions.contains(document.activeElement) &&
-          !actions.querySelector("[data-keep]")) parts.push("#job-actions");
-      F.live.refresh(parts.join(", "));
+      // The morph keeps what the dispatcher typed or opened in these (static/js/live.js).
+      F.live.refresh("#job-head, #job-summary, #job-phone, #job-report, #job-files, " +
+        "#job-history, #job-actions");
     }, 400);
-    F.live.on("job_changed", function (data) {
+    var mine = function (data) {
       if (data && Number(data.job_id) === Number(jobId)) refresh();
-    });
+    };
+    F.live.on("job_changed", mine);
+    F.live.on("job_phone_changed", mine);
+    F.live.onConnect(refresh);
+  }
+
+  /* Technicians' sync state: refresh when a phone syncs, signs in or out, or a job moves. */
+  function liveTechnicians() {
+    var refresh = F.live.debounce(function () { F.live.refresh("#technicians"); }, 600);
+    F.live.on("device_changed", refresh);
+    F.live.on("job_changed", refresh);
     F.live.onConnect(refresh);
   }
 
@@ -84,11 +91,12 @@
     }
   });
 
-  F.dispatch = { liveList: liveList, liveJob: liveJob, board: board };
+  F.dispatch = { liveList: liveList, liveJob: liveJob, liveTechnicians: liveTechnicians, board: board };
 
   var me = document.currentScript;
   var init = me && me.dataset.init;
   if (init === "liveList") liveList();
   else if (init === "board") board();
+  else if (init === "liveTechnicians") liveTechnicians();
   else if (init === "liveJob") liveJob(Number(me.dataset.jobId));
 })();

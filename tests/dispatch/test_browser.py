@@ -110,9 +110,11 @@ def test_dispatcher_plans_a_job_from_creation_to_the_day_board(
     page.fill("input[name=q]", "harbour")
     page.select_option("select[name=status]", "en_route")
     page.click("button:has-text('Filter')")
+    page.wait_for_url("**q=harbour**")  # the filtered list, not the one being left
     rows = page.locator("#job-list tbody tr")
     assert rows.count() == 1 and reference in rows.first.inner_text()
     page.click("text=Clear")
+    page.wait_for_url(lambda url: "q=" not in url)
     assert page.locator("#job-list tbody tr").count() == 4
     screenshot(page, "dispatch-job-list")
 
