@@ -97,6 +97,9 @@ def load(instance_path: str) -> dict:
         "FCM_ENDPOINT": os.environ.get("FCM_ENDPOINT") or "https://fcm.googleapis.com/v1/projects",
         "INBOX_RETRY_MINUTES": _int("INBOX_RETRY_MINUTES", 5),
         "INBOX_RETENTION_DAYS": _int("INBOX_RETENTION_DAYS", 7),
+        # An action still waiting (queued, held, processing) or a photo still on its way
+        # after this long shows as overdue on the status page and in the inbox filter.
+        "INBOX_OVERDUE_MINUTES": _int("INBOX_OVERDUE_MINUTES", 60),
         # Older feed entries are deleted; a cursor from before them gets 410 cursor_expired.
         "SYNC_FEED_RETENTION_DAYS": _int("SYNC_FEED_RETENTION_DAYS", 30),
         "PUSH_LOG_RETENTION_DAYS": _int("PUSH_LOG_RETENTION_DAYS", 30),

@@ -35,6 +35,14 @@ NAV = [
 ]
 
 
+def status_label(value) -> str:
+    """Name a status as people say it ("En route"); an unknown value is shown as it is."""
+    try:
+        return Status(value).label
+    except ValueError:
+        return str(value or "")
+
+
 def nav_items(user) -> list[dict]:
     """Return the navigation entries this user may open."""
     items = []
@@ -66,6 +74,7 @@ def page_flashes(with_categories: bool = False, category_filter=()) -> list:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = timeago
+    app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals.update(Role=Role, Status=Status, nav_items=nav_items)
     app.jinja_env.globals["get_flashed_messages"] = page_flashes
     app.jinja_env.globals["pushes_for_job"] = pushes_for_job  # the job page's push list

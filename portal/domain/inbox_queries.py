@@ -56,6 +56,8 @@ class Filter:
     date_from: date | None = None
     date_to: date | None = None
     has_errors: bool = False
+    # Still waiting (queued, held, waiting, processing) after INBOX_OVERDUE_MINUTES.
+    overdue: bool = False
     # The zone whose local days date_from and date_to are (the viewer's); not a URL argument.
     zone: tzinfo = field(default=UTC, compare=False, repr=False, metadata={"arg": False})
 
@@ -77,6 +79,7 @@ class Filter:
             date_from=as_date("date_from"),
             date_to=as_date("date_to"),
             has_errors=args.get("has_errors") in ("1", "on", "true"),
+            overdue=args.get("overdue") in ("1", "on", "true"),
             zone=zone,
         )
 
@@ -115,6 +118,10 @@ class Filter:
             query = query.where(InboxMessage.received_at < end)
         if self.has_errors:
             query = query.where(InboxMessage.error_category.is_not(None))
+        if self.overdue:
+            from portal.domain.inbox_unstick import is_overdue_clause
+
+            query = query.where(is_overdue_clause())
         return query
 
 

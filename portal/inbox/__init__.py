@@ -6,4 +6,4 @@ from portal.models import Role
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 protect_blueprint(bp, Role.ADMIN)
 
-from portal.inbox import views  # noqa: E402,F401
+from portal.inbox import unstick, views  # noqa: E402,F401

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from portal import localtime, params
 from portal.access import requires
-from portal.domain import inbox_admin
+from portal.domain import inbox_admin, inbox_unstick
 from portal.domain import inbox_queries as q
 from portal.domain.errors import ValidationError
 from portal.extensions import db
 from portal.inbox import bp
-from portal.models import InboxMessage, Job, Role, User
+from portal.models import Device, InboxMessage, Job, Role, User
 
 PER_PAGE = 50
 MAX_PAGES = params.MAX_ID // PER_PAGE  # keeps the OFFSET inside the database's range
@@ -49,8 +49,11 @@ def index():
     if note:
         flash(note, "warning")
     days = q.last_days(7, zone)
+    overdue = inbox_unstick.overdue_counts()
+    overdue["before"] = inbox_unstick.overdue_before()
     return render_template(
         "inbox/index.html",
+        overdue=overdue,
         flt=flt,
         rows=rows,
         total=total,
@@ -94,16 +97,22 @@ def retry_many():
 @bp.route("/messages/<int:message_id>")
 def message(message_id: int):
     m = _message(message_id)
+    shown = q.shown_state(m)
+    pending_photo = q.pending_photo(m)
     return render_template(
         "inbox/message.html",
         m=m,
-        shown=q.shown_state(m),
+        shown=shown,
+        actions=inbox_unstick.actions_for(m, shown, pending_photo is not None),
+        overdue=inbox_unstick.is_overdue(m),
         job=db.session.get(Job, m.job_id),
         technician=db.session.get(User, m.technician_id),
+        device=db.session.get(Device, m.device_id) if m.device_id else None,
+        blocker=inbox_unstick.holding(m) if shown == "held" else None,
         attempts=q.attempts(m.id),
         audit=q.audit(m.id),
         held=q.held_behind(m),
-        pending_photo=q.pending_photo(m),
+        pending_photo=pending_photo,
         payload_text=json.dumps(m.payload, indent=2, ensure_ascii=False),
     )
 
