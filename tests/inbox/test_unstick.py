@@ -91,7 +91,8 @@ def test_every_unfinished_state_offers_an_action_and_each_is_audited(
     assert audited(db, queued.id) == [("process_now", admin.id)]
     assert audited(db, dead.id) == [("put_back", admin.id)]
     assert audited(db, photo.id) == [("stop_waiting", admin.id)]
-    assert db.session.scalar(select(PendingPhoto).where(PendingPhoto.message_id == photo.id)) is None
+    waited = select(PendingPhoto).where(PendingPhoto.message_id == photo.id)
+    assert db.session.scalar(waited) is None
     kinds = db.session.scalars(select(JobEvent.kind).where(JobEvent.job_id == photo_job.id)).all()
     assert "photo_given_up" in kinds
     # Finished ones offer nothing, and say why.
