@@ -12,6 +12,7 @@ from portal.dispatch.history import timeline
 from portal.dispatch.jobs_list import technicians
 from portal.domain import files as file_ops
 from portal.domain import jobs as job_ops
+from portal.domain import phone_state
 from portal.domain import transitions
 from portal.domain.errors import DomainError, ValidationError
 from portal.extensions import db
@@ -54,6 +55,9 @@ def _page(job, schedule: ScheduleForm | None = None, warning: str | None = None)
         technicians=technicians(),
         history=timeline(job.id),
         final=Status(job.status).final,
+        phone_issues=phone_state.for_job(job.id),
+        phone_line=phone_state.recent_line(job.id),
+        phone_what=phone_state.what,
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import localtime, params
 from portal.dispatch import bp
-from portal.domain import counts, timezones
+from portal.domain import counts, phone_state, timezones
 from portal.extensions import db
 from portal.models import Job, Role, Status, User
 
@@ -181,4 +181,6 @@ def jobs():
         technicians=technicians(),
         sorts=SORTS,
         labels={s.value: s.label for s in Status},
+        phone=phone_state.for_jobs(j.id for j in rows),
+        phone_summary=phone_state.summary,
     )

@@ -98,6 +98,8 @@ def _emit(message_id: int, job_id: int) -> None:
     realtime.emit(
         "inbox_message", {"message_id": message_id, "job_id": job_id}, realtime.Room.INBOX
     )
+    # Dispatchers see the job's phone-side state (job page, job list), not the inbox itself.
+    realtime.emit("job_phone_changed", {"job_id": job_id}, realtime.Room.JOBS)
 
 
 def enqueue_line(job_id: int, retry_failed: bool = False) -> None:
