@@ -8,6 +8,7 @@ from typing import TypeVar
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from portal import drafts
 from portal.errors import json_wanted
 from portal.models import Role
 
@@ -66,7 +67,13 @@ def enforce():
     if not current_user.is_authenticated:
         if json_wanted():
             return jsonify(error="unauthenticated", message="Sign in first."), 401
-        return redirect(url_for("auth.login", next=request.full_path))
+        target = request.full_path
+        if request.method == "POST":
+            # The session ended while a form was open: keep what was typed, and come back
+            # to the form's page (the POST's own URL may not answer a GET) after sign-in.
+            drafts.keep()
+            target = drafts.origin_page() or request.path
+        return redirect(url_for("auth.login", next=target))
     if current_user.is_technician or not current_user.role_enum.at_least(rule):
         abort(403)
     return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal import drafts
 from portal.extensions import db
 
 
@@ -31,6 +32,21 @@ def init_app(app: Flask) -> None:
         message = "The form expired or was sent without its security token. Reload and retry."
         if json_wanted():
             return jsonify(error="csrf", message=message), 400
+        page = drafts.origin_page() if request.method == "POST" else None
+        if page is not None:
+            # A form left open across a sign-in (or a new session): back to it, typed values
+            # kept, instead of a bare error page.
+            kept = drafts.keep()
+            flash(
+                "That form was opened before your session changed, so it was not sent. "
+                + (
+                    "What you typed is back in the form: check it and send it again."
+                    if kept
+                    else "Please fill it in again."
+                ),
+                "warning",
+            )
+            return redirect(page)
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, get_flashed_messages, request, session, url_for
 
+from portal import drafts
 from portal.domain.push import pushes_for_job
 from portal.models import Role, Status
 
@@ -77,4 +78,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals.update(Role=Role, Status=Status, nav_items=nav_items)
     app.jinja_env.globals["get_flashed_messages"] = page_flashes
+    app.jinja_env.globals["form_draft"] = drafts.take
     app.jinja_env.globals["pushes_for_job"] = pushes_for_job  # the job page's push list
