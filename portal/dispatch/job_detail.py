@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from portal.access import requires
 from portal.dispatch import bp
+from portal.dispatch import phone_words as words
 from portal.dispatch.common import actor, flash_refusal, load_job, technician
 from portal.dispatch.forms import AttachmentForm, ScheduleForm, past_warning, version_of
 from portal.dispatch.history import timeline
@@ -57,6 +58,12 @@ def _page(job, schedule: ScheduleForm | None = None, warning: str | None = None)
         phone_issues=phone_state.for_job(job.id),
         phone_line=phone_state.recent_line(job.id),
         phone_what=phone_state.what,
+        assignee_has_phone=words.has_phone(job.assignee),
+        unassign_question=(
+            words.unassign_question(job.reference, job.status, job.assignee)
+            if job.assignee is not None and job.status in words.UNDER_WAY
+            else ""
+        ),
     )
 
 
@@ -72,15 +79,28 @@ def job_assign(job_id: int):
     if tech is None and request.form.get("assignee") not in (None, "", "None"):
         flash("Pick a technician from the list.", "error")
         return _back(job_id)
+    previous = job.assignee
+    if (
+        tech is None
+        and previous is not None
+        and job.status in words.UNDER_WAY
+        and request.form.get("confirm_unassign") != "1"
+    ):
+        # Taking a job from someone in the middle of it is asked first (the form does).
+        flash(words.unassign_question(job.reference, job.status, previous), "warning")
+        return _back(job_id)
     try:
         changed = job_ops.assign(job, tech, actor(), version_of(request.form.get("version")))
         db.session.commit()
     except DomainError as exc:
         flash_refusal(exc)
         return _back(job_id)
-    if changed:
-        who = tech.display_name if tech else "nobody"
-        flash(f"{job.reference} is now assigned to {who}.", "success")
+    if changed and tech is not None:
+        flash(f"{job.reference} is now assigned to {tech.display_name}.", "success")
+        if warning := words.no_phone_warning(tech):
+            flash(warning, "warning")
+    elif changed:
+        flash(words.left_phone(job.reference, previous, "now unassigned"), "success")
     return _back(job_id)
 
 
@@ -131,13 +151,14 @@ def job_status(job_id: int):
 @bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
 def job_cancel(job_id: int):
     job = load_job(job_id, for_update=True)
+    previous = job.assignee
     try:
         job_ops.cancel(job, actor(), version_of(request.form.get("version")))
         db.session.commit()
     except DomainError as exc:
         flash_refusal(exc)
         return _back(job_id)
-    flash(f"{job.reference} is cancelled; it has left the technician's phone.", "success")
+    flash(words.left_phone(job.reference, previous, "cancelled"), "success")
     return _back(job_id)
 
 

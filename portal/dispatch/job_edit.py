@@ -7,13 +7,14 @@ from datetime import UTC
 from flask import flash, redirect, render_template, request, url_for
 
 from portal.dispatch import bp
+from portal.dispatch import phone_words as words
 from portal.dispatch.common import actor, conflict_rows, load_job, technician
 from portal.dispatch.forms import JobForm, past_warning, version_of
 from portal.dispatch.jobs_list import technicians
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ConflictError, DomainError
 from portal.extensions import db
-from portal.models import Job
+from portal.models import Job, Status
 
 
 def _form(job: Job | None = None) -> JobForm:
@@ -74,6 +75,8 @@ def job_new():
             errors = _errors(exc)
         else:
             flash(f"{job.reference} created.", "success")
+            if tech is not None and (note := words.no_phone_warning(tech)):
+                flash(note, "warning")
             return redirect(url_for("dispatch.job_detail", job_id=job.id))
     status = 422 if request.method == "POST" else 200
     return (
@@ -87,13 +90,24 @@ def job_new():
 @bp.route("/jobs/<int:job_id>/edit", methods=["GET", "POST"])
 def job_edit(job_id: int):
     job = load_job(job_id, for_update=request.method == "POST")
+    if Status(job.status).final:
+        # Finished and cancelled jobs are history: not even a typed URL opens their form.
+        flash(f"{job.reference} is {Status(job.status).label.lower()}; it can no longer be edited.")
+        return redirect(url_for("dispatch.job_detail", job_id=job.id))
     form = _form(job)
     errors: dict[str, list[str]] = {}
     conflict = None
     warning = None
+    question = ""
+    if job.assignee is not None and job.status in words.UNDER_WAY:
+        question = words.unassign_question(job.reference, job.status, job.assignee)
     if form.validate_on_submit() and not (warning := past_warning(form, job.scheduled_start)):
         tech = technician(form.assignee.data)
+        if tech is None and question and request.form.get("confirm_unassign") != "1":
+            errors = {"assignee": [question + " Pick the technician again, or confirm."]}
         try:
+            if errors:
+                raise _Unconfirmed
             job_ops.update(job, form.job_fields(), actor(), version_of(form.version.data))
             if tech is not None or job.assignee_id is not None:
                 job_ops.assign(job, tech, actor())
@@ -109,8 +123,12 @@ def job_edit(job_id: int):
             db.session.rollback()
             errors = _errors(exc)
             job = load_job(job_id)
+        except _Unconfirmed:
+            pass
         else:
             flash(f"{job.reference} saved.", "success")
+            if tech is not None and (note := words.no_phone_warning(tech)):
+                flash(note, "warning")
             return redirect(url_for("dispatch.job_detail", job_id=job.id))
     status = 409 if conflict else (422 if request.method == "POST" else 200)
     return (
@@ -121,6 +139,11 @@ def job_edit(job_id: int):
             errors=errors,
             conflict=conflict,
             warning=warning,
+            unassign_question=question,
         ),
         status,
     )
+
+
+class _Unconfirmed(Exception):
+    """Unassigning a job under way was not confirmed: the form asks."""

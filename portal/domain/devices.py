@@ -68,6 +68,21 @@ def authenticate(token: str) -> Device | None:
     return device
 
 
+def with_phone(user_ids) -> set[int]:
+    """Return which of these technicians have a phone signed in now."""
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Device.user_id)
+            .where(Device.user_id.in_(ids), Device.revoked_at.is_(None))
+            .where(Device.token_hash.is_not(None))
+            .distinct()
+        )
+    )
+
+
 def revoke(device: Device) -> None:
     """End the device's sign-in; it must sign in again. Its push token goes too."""
     device.token_hash = None

@@ -68,6 +68,13 @@
       e.preventDefault();
       var from = dragged.closest(".lane");
       if (from === lane) return;
+      var underWay = /\bs-(en_route|started|paused)\b/.test(dragged.className);
+      if (lane.dataset.techId === "" && underWay) {
+        // Taking a job from someone in the middle of it: ask first (the server insists too).
+        var ask = (dragged.dataset.ref || "This job") + " is under way: unassign it?";
+        if (!window.confirm(ask)) return;
+        form.elements.confirm_unassign.value = "1";
+      }
       form.action = form.dataset.url.replace("/0/assign", "/" + dragged.dataset.jobId + "/assign");
       form.elements.version.value = dragged.dataset.version;
       form.elements.assignee.value = lane.dataset.techId;

@@ -15,7 +15,8 @@
       return;
     }
     var ask = form.dataset.confirmUnassign;
-    if (ask && form.elements.assignee && form.elements.assignee.value === "") {
+    var picked = form.elements.assignee ? form.elements.assignee.value : null;
+    if (ask && (picked === "" || picked === "None")) {
       if (!window.confirm(ask)) e.preventDefault();
       else if (form.elements.confirm_unassign) form.elements.confirm_unassign.value = "1";
     }
