@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +26,35 @@ def _code_name(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_")
 
 
+HEADINGS = {
+    400: "That request could not be read",
+    403: "Not for your role",
+    404: "Page not found",
+    405: "This address does not take that",
+    413: "Too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def plain_message(code: int) -> str:
+    """Say what an HTTP error means for the person who met it (the 413 names the limit)."""
+    from flask_login import current_user
+
+    if code == 403:
+        role = getattr(current_user, "role", None)
+        mine = f" You are signed in as {role}." if role else ""
+        return "This page is for other roles." + mine + " Ask an admin if you need it."
+    if code == 404:
+        return "There is no such page: the address may be mistyped, or what it showed is gone."
+    if code == 405:
+        return "This address is not meant to be opened this way. Go back and use the page's form."
+    if code == 413:
+        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return f"What was sent is larger than the limit of {limit} MB. Send a smaller file."
+    return "Something went wrong with that request. Go back and try again."
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -47,19 +76,28 @@ def init_app(app: Flask) -> None:
                 "warning",
             )
             return redirect(page)
-        return render_template("errors/error.html", code=400, message=message), 400
+        return render_template(
+            "errors/error.html", code=400, message=message, heading="The form expired"
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         message = exc.description
         if exc.code == 429:  # the limiter's own text is the limit itself ("30 per 1 minute")
             message = "Too many attempts from your address. Wait a minute, then try again."
+        elif message == type(exc).description:  # Werkzeug's generic text: say it our way
+            message = plain_message(exc.code or 500)
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         if json_wanted():
             body = {"error": _code_name(exc), "message": message}
             return jsonify(body), exc.code or 500, headers
         return (
-            render_template("errors/error.html", code=exc.code, message=message),
+            render_template(
+                "errors/error.html",
+                code=exc.code,
+                message=message,
+                heading=HEADINGS.get(exc.code or 500, "Something went wrong"),
+            ),
             exc.code or 500,
             headers,
         )
@@ -71,4 +109,6 @@ def init_app(app: Flask) -> None:
         message = "Something went wrong on our side; nothing was changed. Try again."
         if json_wanted():
             return jsonify(error="internal", message=message), 500
-        return render_template("errors/error.html", code=500, message=message), 500
+        return render_template(
+            "errors/error.html", code=500, message=message, heading=HEADINGS[500]
+        ), 500
