@@ -67,6 +67,7 @@ def push_token():
             .values(push_token=None, push_token_updated_at=now)
         )
     device.push_token = token
+    devices.announce(device.user_id)
     device.push_token_updated_at = now
     db.session.commit()
     return jsonify(ok=True, push_token_updated_at=now.isoformat())

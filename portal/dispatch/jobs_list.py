@@ -46,6 +46,13 @@ class Filters:
     page: int = 1
     notes: list[str] = field(default_factory=list)  # what was made of odd input, for people
 
+    @property
+    def range_error(self) -> str:
+        """Say why the dates cannot match anything (the To day before the From day)."""
+        if self.start and self.end and self.end < self.start:
+            return "The To date is before the From date: no day is in between."
+        return ""
+
     @classmethod
     def from_args(cls, args) -> Filters:
         status = args.get("status", "")

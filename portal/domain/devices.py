@@ -10,7 +10,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal.effects import after_commit
 from portal.extensions import db
+from portal.integrations import realtime
 from portal.models import Device, User, utcnow
 
 
@@ -52,6 +54,7 @@ def issue_token(
     device.last_seen_at = now
     device.revoked_at = None
     db.session.flush()
+    announce(user.id)
     return device, token
 
 
@@ -66,6 +69,15 @@ def authenticate(token: str) -> Device | None:
     if device.last_seen_at is not None and utcnow() - device.last_seen_at > idle:
         return None
     return device
+
+
+def announce(user_id: int) -> None:
+    """After commit, tell open Technicians pages that this technician's phones changed."""
+    after_commit(_emit_changed, user_id)
+
+
+def _emit_changed(user_id: int) -> None:
+    realtime.emit("device_changed", {"user_id": user_id}, realtime.Room.JOBS)
 
 
 def with_phone(user_ids) -> set[int]:
@@ -88,3 +100,4 @@ def revoke(device: Device) -> None:
     device.token_hash = None
     device.revoked_at = utcnow()
     device.push_token = None
+    announce(device.user_id)

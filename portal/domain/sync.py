@@ -20,7 +20,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select, update
 
-from portal.domain import feed
+from portal.domain import devices, feed
 from portal.domain.sync_documents import action_result, job_document, load_jobs, visible_to
 from portal.extensions import db
 from portal.models import (
@@ -258,3 +258,4 @@ def record_sync(device: Any, unsent_count: int | None, network: str | None) -> N
     if network is not None:
         values["network"] = network
     db.session.execute(update(Device).where(Device.id == device.id).values(**values))
+    devices.announce(device.user_id)  # the Technicians page shows it live
