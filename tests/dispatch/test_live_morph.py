@@ -35,6 +35,7 @@ def test_a_typed_report_survives_another_users_change(page, make_user, make_job,
     browser_login(page, dispatcher.email)
     page.goto(f"/jobs/{job.id}")
     page.wait_for_function(LIVE_ON)
+    wait_for_refresh_after(page, 0)  # the catch-up of the first connection has landed
 
     # The dispatcher opens the report form and types what the technician phoned in.
     page.click("#report-edit summary")
@@ -91,6 +92,7 @@ def test_a_flash_survives_the_reconnect_refresh(page, make_user, make_job, db):
     flash = page.locator(".flash-success")
     flash.filter(has_text="is now assigned to Tariq Technician").wait_for()
     page.wait_for_function(LIVE_ON)
+    wait_for_refresh_after(page, 0)  # the catch-up of the first connection has landed
     before = refreshes(page)
 
     # The connection drops (a laptop sleeps, the Wi-Fi hiccups) and comes back: the page
