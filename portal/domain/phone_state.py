@@ -35,6 +35,19 @@ FIXERS = {
 }
 
 
+RIGHT_WORDS = {
+    "change_status": "change a job's status",
+    "edit_report": "fill in the report",
+    "upload_photos": "add photos",
+    "add_notes": "add notes",
+}
+
+
+def _name_of(message: InboxMessage) -> str:
+    user = db.session.get(User, message.technician_id)
+    return user.display_name if user else "The technician"
+
+
 @dataclass
 class Issue:
     """One thing stuck on the phone side of a job."""
@@ -68,7 +81,9 @@ def _why(message: InboxMessage) -> tuple[str, str]:
     category = message.error_category or "internal"
     if category == "authorization":
         if "lacks the right" in reason:
-            return reason, "rights"
+            right = (message.error_message or "").rsplit("'", 2)[-2:-1]
+            words = RIGHT_WORDS.get(right[0] if right else "", "do that")
+            return f"{_name_of(message)} is not allowed to {words} from the phone", "rights"
         return reason, "moved"
     if category == "internal":
         return "something went wrong on our side", "internal"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from portal.models import Right
-from tests.conftest import browser_login
+from tests.conftest import browser_login, screenshot
 
 
 def text_of(page: str, element_id: str) -> str:
@@ -38,7 +38,7 @@ def test_a_dispatcher_sees_a_failed_phone_action_and_who_can_fix_it(
     phone = text_of(page, "job-phone")
     assert (
         "Tess Tech's phone could not change the status to En route: "
-        "Tess Tech lacks the right 'change_status'. "
+        "Tess Tech is not allowed to change a job's status from the phone. "
         "1 later action from that phone waits behind it."
     ) in phone
     assert "An admin can give the technician that right" in phone
@@ -93,3 +93,5 @@ def test_the_job_page_shows_a_phone_failure_live(page, make_user, make_job, uplo
     issue = page.locator("#job-phone .phone-failed")
     issue.wait_for()
     assert "Tess Tech's phone could not change the status to Started" in issue.inner_text()
+    page.click("#phone-line summary")
+    screenshot(page, "job-phone-failure")
