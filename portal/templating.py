@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, get_flashed_messages, request, session, url_for
 
 from portal import drafts
-from portal.domain.push import pushes_for_job
+from portal.domain.push.triggers import pushes_for_job
 from portal.models import Role, Status
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import render_template
 
 from portal.admin import bp
-from portal.domain import health, inbox_unstick
+from portal.domain import health
+from portal.domain.inbox import unstick as inbox_unstick
 
 # What each periodic task's result counts, in words (the keys are the tasks' own).
 RESULT_WORDS = {

@@ -13,8 +13,9 @@ from portal.dispatch.history import timeline
 from portal.dispatch.jobs_list import technicians
 from portal.domain import files as file_ops
 from portal.domain import jobs as job_ops
-from portal.domain import phone_state, transitions
+from portal.domain import transitions
 from portal.domain.errors import DomainError, ValidationError
+from portal.domain.inbox import phone_state
 from portal.extensions import db
 from portal.models import FileKind, Role, Status
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 
 from portal import localtime, params
 from portal.dispatch import bp
-from portal.domain import counts, phone_state, timezones
+from portal.domain import counts, timezones
+from portal.domain.inbox import phone_state
 from portal.extensions import db
 from portal.models import Job, Role, Status, User
 

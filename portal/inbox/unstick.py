@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import flash, request, url_for
 from flask_login import current_user
 
-from portal.domain import inbox_unstick
 from portal.domain.errors import ValidationError
+from portal.domain.inbox import unstick as inbox_unstick
 from portal.extensions import db
 from portal.inbox import bp
 from portal.inbox.views import _back, _message

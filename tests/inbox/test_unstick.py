@@ -105,7 +105,7 @@ def test_every_unfinished_state_offers_an_action_and_each_is_audited(
 def test_a_worker_holding_the_line_keeps_an_admin_from_putting_its_action_back(
     client, login_as, make_job, upload, technician, db
 ):
-    from portal.domain.inbox import LineLock
+    from portal.domain.inbox.processor import LineLock
 
     login_as("admin")
     job = make_job(technician)

@@ -1,7 +1,7 @@
 """No inbox item stuck for good: what an admin can do in each state, and overdue items.
 
 Every shown state that is not finished offers at least one action, each audited like the
-repairs in ``inbox_admin`` (who, when, before, after, note):
+repairs in :mod:`.repair` (who, when, before, after, note):
 
 * failed -- retry, discard (support also edits the payload);
 * waiting (its predecessor never arrived) -- release, or skip it;
@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
-from portal.domain import inbox
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ValidationError
-from portal.domain.inbox_admin import _audit, _snapshot
+from portal.domain.inbox import processor as inbox
+from portal.domain.inbox.repair import _audit, _snapshot
 from portal.extensions import db
 from portal.models import InboxMessage, MessageState, PendingPhoto, User, utcnow
 

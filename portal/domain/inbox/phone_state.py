@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from portal.domain.inbox_queries import IS_HELD, IS_WAITING, SHOWN_STATE
+from portal.domain.inbox.queries import IS_HELD, IS_WAITING, SHOWN_STATE
 from portal.extensions import db
 from portal.models import InboxMessage, MessageState, PendingPhoto, Status, User
 

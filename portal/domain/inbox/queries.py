@@ -119,7 +119,7 @@ class Filter:
         if self.has_errors:
             query = query.where(InboxMessage.error_category.is_not(None))
         if self.overdue:
-            from portal.domain.inbox_unstick import is_overdue_clause
+            from portal.domain.inbox.unstick import is_overdue_clause
 
             query = query.where(is_overdue_clause())
         return query
