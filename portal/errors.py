@@ -50,8 +50,9 @@ def plain_message(code: int) -> str:
     if code == 405:
         return "This address is not meant to be opened this way. Go back and use the page's form."
     if code == 413:
-        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-        return f"What was sent is larger than the limit of {limit} MB. Send a smaller file."
+        size = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        limit = f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+        return f"What was sent is larger than the limit of {limit}. Send a smaller file."
     return "Something went wrong with that request. Go back and try again."
 
 
