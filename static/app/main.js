@@ -208,7 +208,9 @@ async function boot() {
     await rerender();
   });
   events.addEventListener("signin-needed", async (event) => {
-    state.signIn = { expired: Boolean(event.detail && event.detail.expired), error: "" };
+    const expired = Boolean(event.detail && event.detail.expired);
+    if (state.signIn && !expired) return; // already asking (perhaps saying why): keep it
+    state.signIn = { expired, error: "" };
     dirty = false;
     await rerender();
   });

@@ -9,7 +9,7 @@ export function signInView({ onSubmit, error, email, expired, unsent }) {
     { class: "card form", id: "signin", novalidate: true },
     el("h2", { text: "Sign in" }),
     expired ? el("p", { class: "notice", text: "Your sign-in ended. Sign in again to go on syncing." }) : null,
-    unsent ? el("p", { class: "notice", text: `${unsent} unsent change${unsent === 1 ? "" : "s"} stay on this phone and are sent after you sign in.` }) : null,
+    unsent ? el("p", { class: "notice", text: `${unsent} unsent change${unsent === 1 ? " stays" : "s stay"} on this phone and ${unsent === 1 ? "is" : "are"} sent after you sign in.` }) : null,
     error ? el("p", { class: "error", role: "alert", text: error }) : null,
     el("label", { for: "email", text: "Email" }),
     el("input", { id: "email", name: "email", type: "email", autocomplete: "username", required: true, value: email || "" }),

@@ -1,0 +1,132 @@
+"""Sync edges in the app: reassigned jobs leave, an expired cursor or sign-in starts over
+with nothing unsent lost, and a push makes the phone sync."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.domain import devices, retention
+from portal.domain import jobs as job_ops
+from portal.domain.jobs import Actor
+from portal.models import Device, InboxMessage, Job, utcnow
+
+
+def _fresh(db, model, ident):
+    db.session.rollback()  # a fresh transaction: the app wrote since this one began
+    return db.session.get(model, ident)
+
+
+def test_a_job_reassigned_in_the_portal_leaves_the_phone_at_the_next_sync(
+    phone, technician, dispatcher, make_user, make_job, db
+):
+    moved = make_job(technician, "Fix the boiler")
+    make_job(technician, "Replace a valve")
+    other = make_user("technician", name="Otto Other")
+    tab = phone.tab
+    phone.open()
+    phone.sign_in(technician.email)
+    phone.open_job("Fix the boiler")
+
+    job_ops.assign(_fresh(db, Job, moved.id), other, Actor.portal(dispatcher))
+    db.session.commit()
+    phone.sync()
+    expect(tab.locator("#job-gone")).to_contain_text("not on your phone")
+    tab.click("#back")
+    expect(tab.locator(".job-card", has_text="Replace a valve")).to_be_visible()
+    expect(tab.locator(".job-card", has_text="Fix the boiler")).to_have_count(0)
+
+
+def test_an_expired_cursor_syncs_again_from_the_start_and_keeps_what_is_unsent(
+    phone, technician, dispatcher, make_user, make_job, db
+):
+    edited = make_job(technician, "Fix the boiler")
+    moved = make_job(technician, "Replace a valve")
+    tab = phone.tab
+    phone.open()
+    phone.sign_in(technician.email)
+    phone.open_job("Fix the boiler")
+    phone.context.set_offline(True)
+    tab.fill("#note-text", "Customer not home, back at 3")
+    tab.click("#note-form button[type=submit]")
+    expect(phone.unsent()).to_have_text("1 unsent")
+
+    actor = Actor.portal(dispatcher)
+    job_ops.update(_fresh(db, Job, edited.id), {"title": "Fix the boiler (urgent)"}, actor)
+    job_ops.assign(db.session.get(Job, moved.id), make_user("technician"), actor)
+    db.session.commit()
+    # The feed retention passes over everything the phone has not pulled yet.
+    assert retention.expire_feed(technician.id, utcnow() + timedelta(seconds=1)) > 0
+
+    phone.context.set_offline(False)
+    expect(phone.unsent()).to_have_text("All sent", timeout=20_000)
+    expect(tab.locator("#job .job-title")).to_have_text("Fix the boiler (urgent)")
+    tab.click("#back")
+    expect(tab.locator(".job-card")).to_have_count(1)
+    db.session.rollback()
+    notes = db.session.scalars(select(InboxMessage).where(InboxMessage.type == "note")).all()
+    assert [n.payload["text"] for n in notes] == ["Customer not home, back at 3"]
+
+
+def test_a_revoked_sign_in_asks_to_sign_in_again_and_then_sends_what_waited(
+    phone, technician, make_job, db
+):
+    job = make_job(technician, "Fix the boiler")
+    tab = phone.tab
+    phone.open()
+    phone.sign_in(technician.email)
+    phone.open_job("Fix the boiler")
+    phone.context.set_offline(True)
+    tab.fill("#note-text", "Parts ordered")
+    tab.click("#note-form button[type=submit]")
+
+    db.session.rollback()
+    device = db.session.scalar(select(Device).where(Device.user_id == technician.id))
+    assert (device.platform, device.app_version) == ("web", "1.0")
+    devices.revoke(device)
+    db.session.commit()
+    phone.context.set_offline(False)
+    form = tab.locator("#signin")
+    expect(form).to_contain_text("Your sign-in ended", timeout=20_000)
+    expect(form).to_contain_text("1 unsent change stay")
+    expect(tab.locator("#email")).to_have_value(technician.email)
+    tab.fill("#password", "password123")
+    tab.click("#signin button[type=submit]")
+    expect(phone.unsent()).to_have_text("All sent", timeout=20_000)
+    db.session.rollback()
+    note = db.session.scalar(select(InboxMessage).where(InboxMessage.job_id == job.id))
+    assert note.payload == {"text": "Parts ordered"}
+
+
+def test_a_push_makes_the_phone_sync(phone, technician, dispatcher, make_job, db):
+    job = make_job(technician, "Fix the boiler")
+    tab = phone.tab
+    phone.open()
+    phone.sign_in(technician.email)
+    phone.offline_ready()
+    cdp = phone.context.new_cdp_session(tab)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(r["registrationId"] for r in e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    expect(tab.locator("#job-list")).to_be_visible()
+    assert registrations
+
+    job_ops.update(
+        _fresh(db, Job, job.id), {"title": "Fix the boiler today"}, Actor.portal(dispatcher)
+    )
+    db.session.commit()
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": tab.evaluate("location.origin"),
+            "registrationId": registrations[0],
+            "data": json.dumps({"type": "sync", "job_id": job.id, "reason": "updated"}),
+        },
+    )
+    expect(tab.locator(".job-card", has_text="Fix the boiler today")).to_be_visible()
