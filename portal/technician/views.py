@@ -24,11 +24,13 @@ SHELL_FILES = (
     "app/network.js",
     "app/format.js",
     "app/views.js",
+    "app/push.js",
     "app/job_view.js",
     "app/vendor/idb/index.js",
     "app/icon-192.png",
     "app/icon-512.png",
 )
+PUSH_PROVIDER = "app/push-provider.js"
 # The app shows photos and attachments from IndexedDB through blob: URLs.
 APP_POLICY = PAGE_POLICY.replace("img-src 'self' data:", "img-src 'self' data: blob:")
 # The worker's own policy: it may fetch this origin only.
@@ -51,11 +53,29 @@ def build_id() -> str:
     return _build(current_app.static_folder or "")
 
 
+def push_provider_url() -> str:
+    """Return the URL of the deployment's web push module, or "" when push is not set up.
+
+    The module (see the README, "Web push") exports ``getToken(registration)`` and answers
+    the FCM registration token of this browser. ``TECHNICIAN_PUSH_PROVIDER`` may name it;
+    otherwise ``static/app/push-provider.js`` is used when the deployment added one.
+    """
+    configured = current_app.config.get("TECHNICIAN_PUSH_PROVIDER")
+    if configured:
+        return str(configured)
+    if os.path.isfile(os.path.join(current_app.static_folder or "", PUSH_PROVIDER)):
+        return url_for("static", filename=PUSH_PROVIDER)
+    return ""
+
+
 @bp.get("/")
 def shell():
     """Serve the app's one page; the scripts draw every screen."""
     html = render_template(
-        "technician/shell.html", app_version=APP_VERSION, build=build_id(), nonce=csp_nonce()
+        "technician/shell.html",
+        app_version=APP_VERSION,
+        build=build_id(),
+        push_provider=push_provider_url(),
     )
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = APP_POLICY.format(nonce=csp_nonce())

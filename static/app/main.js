@@ -9,6 +9,7 @@ import { clock, el, setZone } from "./format.js";
 import { filesWait, onChange, online, slowNetwork } from "./network.js";
 import { listView, settingsView, signInView } from "./views.js";
 import { jobView } from "./job_view.js";
+import * as push from "./push.js";
 
 const SYNC_EVERY_MS = 2 * 60 * 1000;
 const script = document.getElementById("app-script");
@@ -149,11 +150,13 @@ async function signIn(email, password) {
       setZone(body.timezone);
     }
     api.setToken(body.token);
+    await push.forget(); // a new sign-in is a new device token: register the push token again
     state.technician = body.technician;
     state.signIn = null;
     state.config = (await store.get("config")) || null;
     await rerender();
     requestSync("sign-in");
+    push.register();
   } catch (e) {
     let error = e.message;
     if (e instanceof api.Offline) error = "No network: signing in needs one.";
@@ -231,6 +234,7 @@ async function boot() {
   setInterval(() => requestSync("timer"), SYNC_EVERY_MS);
   await rerender();
   if (api.hasToken()) {
+    push.register();
     await requestSync("open");
     const r = route();
     if (r.name === "job") refreshHistory(r.id);

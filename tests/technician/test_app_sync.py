@@ -130,3 +130,36 @@ def test_a_push_makes_the_phone_sync(phone, technician, dispatcher, make_job, db
         },
     )
     expect(tab.locator(".job-card", has_text="Fix the boiler today")).to_be_visible()
+
+
+def test_with_web_push_set_up_the_app_registers_its_token(
+    _browser, app, live_server, technician, make_job, db, monkeypatch
+):
+    make_job(technician, "Fix the boiler")
+    provider = "/static/app/push-provider-test.js"
+    monkeypatch.setitem(app.config, "TECHNICIAN_PUSH_PROVIDER", provider)
+    # The provider a deployment writes around Firebase's getToken(); here a stand-in token.
+    context = _browser.new_context(
+        base_url=live_server, viewport={"width": 390, "height": 844}, service_workers="block"
+    )
+    context.route(
+        f"**{provider}",
+        lambda route: route.fulfill(
+            content_type="text/javascript",
+            body='export async function getToken() { return "web-fcm-token-1"; }',
+        ),
+    )
+    tab = context.new_page()
+    try:
+        tab.goto("/app/")
+        tab.fill("#email", technician.email)
+        tab.fill("#password", "password123")
+        with tab.expect_response(lambda r: r.url.endswith("/api/v1/device/push-token")) as put:
+            tab.click("#signin button[type=submit]")
+        assert put.value.status == 200
+        expect(tab.locator(".job-card", has_text="Fix the boiler")).to_be_visible()
+    finally:
+        context.close()
+    db.session.rollback()
+    device = db.session.scalar(select(Device).where(Device.user_id == technician.id))
+    assert (device.push_token, device.platform) == ("web-fcm-token-1", "web")
