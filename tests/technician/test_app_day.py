@@ -30,6 +30,9 @@ def test_offline_day_survives_a_reload_and_reaches_the_portal(
     expect(tab.locator("#job")).to_contain_text("Mrs. Jansen")
     tab.click("button[data-to=started]")
     expect(tab.locator("#job-status")).to_have_text("Started")
+    tab.click("button[data-to=finished]")  # the report's required field is still empty
+    expect(tab.locator("#status-error")).to_have_text("Fill in Resolution first.")
+    expect(phone.unsent()).to_have_text("1 unsent")
     tab.fill("#field-resolution", "Replaced the pump")
     tab.fill("#field-hours", "2")
     tab.click("#report button[type=submit]")
