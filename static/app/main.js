@@ -204,7 +204,11 @@ async function boot() {
   events.addEventListener("changed", async (event) => {
     const detail = event.detail || {};
     if (detail.state) state.syncState = detail.state;
-    if (detail.state === "done") state.lastError = "";
+    if (detail.state === "done") {
+      state.lastError = "";
+      // How many syncs ended well since the app opened (tests wait on it).
+      document.body.dataset.syncs = String(Number(document.body.dataset.syncs || 0) + 1);
+    }
     if (detail.state === "error") state.lastError = `Sync failed: ${detail.error}. It will try again.`;
     state.config = (await store.get("config")) || state.config;
     setZone(await store.get("timezone"));

@@ -40,9 +40,11 @@ class Phone:
         return self.tab.locator("#unsent")
 
     def sync(self) -> None:
-        """Sync by hand and wait for it to end."""
+        """Sync by hand and wait until a sync has ended well since."""
+        body = self.tab.locator("body")
+        before = body.get_attribute("data-syncs") or ""
         self.tab.click("#sync-now")
-        expect(self.tab.locator("#net")).not_to_contain_text("Syncing", timeout=30_000)
+        expect(body).not_to_have_attribute("data-syncs", before, timeout=30_000)
 
     def open_job(self, title: str) -> None:
         self.tab.locator(".job-card", has_text=title).click()
