@@ -236,6 +236,10 @@ async function boot() {
     if (what !== "offline") requestSync(what === "online" ? "online" : "network");
   });
   setInterval(() => requestSync("timer"), SYNC_EVERY_MS);
+  // Coming back to the app (from the home screen or another app) counts as opening it.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") requestSync("open");
+  });
   await rerender();
   if (api.hasToken()) {
     push.register();

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from portal.domain import files as file_ops
 from portal.domain import jobs as job_ops
 from portal.domain.jobs import Actor
-from portal.models import InboxMessage, Job, JobFile, PendingPhoto
+from portal.models import FileKind, InboxMessage, Job, JobFile, PendingPhoto
 from tests.technician.conftest import PNG
 
 # Chromium reports effectiveType "2g" from a round trip of 1,400 ms on.
@@ -21,18 +24,30 @@ TWO_G = {
 FAST = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 
 
-def test_on_2g_text_syncs_while_the_photo_waits_for_a_better_network(
-    phone, technician, make_job, db, run_worker
+def test_on_2g_text_syncs_while_photos_and_attachments_wait_for_a_better_network(
+    phone, technician, dispatcher, make_job, db, run_worker
 ):
     job = make_job(technician, "Fix the boiler")
     tab = phone.tab
     phone.open()
     phone.sign_in(technician.email)
     phone.open_job("Fix the boiler")
+    ranges: list[str] = []
+    tab.on(
+        "request",
+        lambda r: ranges.append(r.headers.get("range")) if "/api/v1/files/" in r.url else None,
+    )
     cdp = phone.context.new_cdp_session(tab)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", TWO_G)
     expect(tab.locator("#net")).to_contain_text("Slow network: text only")
+    manual = b"%PDF-1.4 " + bytes(range(256)) * 1200  # 300 KB: two ranged requests
+    db.session.rollback()  # a fresh transaction: the app wrote since this one began
+    file_ops.add_file(
+        db.session.get(Job, job.id), io.BytesIO(manual), "manual.pdf", "application/pdf",
+        FileKind.ATTACHMENT, Actor.portal(dispatcher),
+    )  # fmt: skip
+    db.session.commit()
 
     tab.fill("#note-text", "Gate code 1234")
     tab.click("#note-form button[type=submit]")
@@ -44,6 +59,7 @@ def test_on_2g_text_syncs_while_the_photo_waits_for_a_better_network(
     expect(phone.unsent()).to_have_text("1 unsent")
     expect(tab.locator("#message")).to_contain_text("1 photo waiting for a better network")
     expect(tab.locator("#photos figcaption")).to_have_text("Waiting for a better network")
+    expect(tab.locator("#attachments li")).to_contain_text("Waiting for a better network")
     file_id = tab.locator("#photos figure").get_attribute("data-file")
 
     db.session.rollback()
@@ -58,6 +74,9 @@ def test_on_2g_text_syncs_while_the_photo_waits_for_a_better_network(
     expect(phone.unsent()).to_have_text("All sent", timeout=20_000)
     expect(tab.locator("#photos figcaption")).to_have_text("Sent")
     expect(tab.locator("#message")).to_be_hidden()
+    expect(tab.locator("#attachments li a")).to_have_text("Open")
+    # In 256 KB ranges, so that a download cut by a bad network goes on where it stopped.
+    assert ranges == [f"bytes=0-{256 * 1024 - 1}", f"bytes={256 * 1024}-{len(manual) - 1}"]
     db.session.rollback()
     photo = db.session.scalar(select(JobFile).where(JobFile.client_file_id == file_id))
     assert photo is not None and photo.job_id == job.id and photo.size == len(PNG)
