@@ -54,7 +54,14 @@ class Phone:
 @pytest.fixture
 def phone(_browser, app, live_server):
     """A 390×844 Chromium tab at the app, with the pages' real CSP (violations fail)."""
-    context = _browser.new_context(base_url=live_server, viewport=PHONE, has_touch=True)
+    # The phone's own clock runs in Chicago: the app must show the company's zone anyway.
+    context = _browser.new_context(
+        base_url=live_server,
+        viewport=PHONE,
+        has_touch=True,
+        locale="en-US",
+        timezone_id="America/Chicago",
+    )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []
