@@ -27,7 +27,12 @@ DEVICE_CONFIG = {
                     "key": {"type": "string"},
                     "label": {"type": "string"},
                     "type": {"type": "string", "enum": [t.value for t in FieldType]},
-                    "required_for": {**STATUS, "nullable": True},
+                    # OpenAPI 3.0: a nullable enum lists null among its values.
+                    "required_for": {
+                        "type": "string",
+                        "enum": [*STATUS["enum"], None],
+                        "nullable": True,
+                    },
                 },
             },
         },

@@ -208,6 +208,8 @@ async function boot() {
       state.lastError = "";
       // How many syncs ended well since the app opened (tests wait on it).
       document.body.dataset.syncs = String(Number(document.body.dataset.syncs || 0) + 1);
+      const r = route();
+      if (r.name === "job") refreshHistory(r.id); // the open job's history may have grown
     }
     if (detail.state === "error") state.lastError = `Sync failed: ${detail.error}. It will try again.`;
     state.config = (await store.get("config")) || state.config;

@@ -58,6 +58,7 @@ def test_offline_day_survives_a_reload_and_reaches_the_portal(
     phone.sync()
     expect(tab.locator("#changes li[data-state=completed]")).to_have_count(4)
     expect(tab.locator("#problems")).to_have_count(0)
+    expect(tab.locator("#history")).to_contain_text("Tess Tech: Status started → finished")
 
     db.session.rollback()  # a fresh read: the app and the worker wrote meanwhile
     stored = db.session.get(Job, job.id)
