@@ -142,7 +142,16 @@ async function signIn(email, password) {
       app_version: api.APP_VERSION,
     });
     const previous = await store.get("technician");
-    if (previous && previous.id !== body.technician.id) await store.forgetTechnician();
+    if (previous && previous.id !== body.technician.id) {
+      const unsent = await outbox.unsentCount();
+      const who = previous.name || previous.email;
+      if (unsent && !window.confirm(`${unsent} change${unsent === 1 ? "" : "s"} by ${who} not sent yet will be deleted from this phone. Sign in anyway?`)) {
+        state.signIn = { ...(state.signIn || {}), error: `Sign in as ${previous.email} to send ${who}'s changes first.` };
+        await rerender();
+        return;
+      }
+      await store.forgetTechnician();
+    }
     await store.set("token", body.token);
     await store.set("technician", body.technician);
     if (body.timezone) {
@@ -166,7 +175,7 @@ async function signIn(email, password) {
 }
 
 async function signOut(unsent) {
-  if (unsent && !window.confirm(`${unsent} change${unsent === 1 ? " is" : "s are"} not sent yet. They stay on this phone until you sign in again. Sign out?`)) return;
+  if (unsent && !window.confirm(`${unsent} change${unsent === 1 ? " is" : "s are"} not sent yet. They stay on this phone and are sent when you sign in again (someone else signing in here deletes them). Sign out?`)) return;
   await store.del("token");
   api.setToken(null);
   state.signIn = { error: "" };

@@ -28,6 +28,12 @@ def test_offline_day_survives_a_reload_and_reaches_the_portal(
     phone.open_job("Fix the boiler")
     expect(tab.locator("#job")).to_contain_text("Keizersgracht 12, Amsterdam")
     expect(tab.locator("#job")).to_contain_text("Mrs. Jansen")
+    # One column on a 390 px phone, every button big enough for a thumb.
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    heights = tab.locator("#job button, #job label.button").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert heights and min(heights) >= 48
     tab.click("button[data-to=started]")
     expect(tab.locator("#job-status")).to_have_text("Started")
     tab.click("button[data-to=finished]")  # the report's required field is still empty

@@ -4,6 +4,7 @@ with nothing unsent lost, and a push makes the phone sync."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -163,3 +164,42 @@ def test_with_web_push_set_up_the_app_registers_its_token(
     db.session.rollback()
     device = db.session.scalar(select(Device).where(Device.user_id == technician.id))
     assert (device.push_token, device.platform) == ("web-fcm-token-1", "web")
+
+
+def test_signing_out_keeps_unsent_work_until_another_technician_signs_in(
+    phone, technician, make_user, make_job, db
+):
+    make_job(technician, "Fix the boiler")
+    other = make_user("technician", name="Otto Other")
+    make_job(other, "Replace a valve")
+    tab = phone.tab
+    phone.open()
+    phone.sign_in(technician.email)
+    phone.open_job("Fix the boiler")
+    phone.context.set_offline(True)
+    tab.fill("#note-text", "Left a card")
+    tab.click("#note-form button[type=submit]")
+    tab.goto("/app/#/settings")
+    tab.once("dialog", lambda dialog: dialog.accept())
+    tab.click("#sign-out")
+    expect(tab.locator("#signin")).to_contain_text("1 unsent change stays on this phone")
+
+    phone.context.set_offline(False)
+    warnings: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        warnings.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    tab.once("dialog", lambda dialog: answer(dialog, False))
+    tab.fill("#email", other.email)
+    tab.fill("#password", "password123")
+    tab.click("#signin button[type=submit]")
+    expect(tab.locator("#signin .error")).to_contain_text(f"Sign in as {technician.email}")
+    assert warnings == ["1 change by Tess Tech not sent yet will be deleted from this phone. "
+                        "Sign in anyway?"]  # fmt: skip
+
+    tab.once("dialog", lambda dialog: answer(dialog, True))
+    phone.sign_in(other.email)
+    expect(tab.locator(".job-card")).to_have_text([re.compile("Replace a valve")])
+    expect(phone.unsent()).to_have_text("All sent")
