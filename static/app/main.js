@@ -193,6 +193,8 @@ function watchForms() {
 }
 
 async function boot() {
+  // Ask the browser not to evict the outbox and photos under storage pressure.
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if ("serviceWorker" in navigator && script.dataset.sw) {
     navigator.serviceWorker.register(script.dataset.sw, { scope: script.dataset.sw.replace(/sw\.js$/, "") }).catch((e) => console.warn("service worker", e));
     navigator.serviceWorker.addEventListener("message", (event) => {

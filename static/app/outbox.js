@@ -117,6 +117,40 @@ export function applyResults(store, results) {
   );
 }
 
+/** Mark uploaded actions that a fresh sync's open list leaves out as done. */
+export async function settleUnlisted(store, results) {
+  const listed = new Set(results.map((r) => r.id));
+  for (const action of await store.getAll()) {
+    if (UPLOADED.has(action.state) && !listed.has(action.id)) {
+      action.state = "completed";
+      store.put(action);
+    }
+  }
+}
+
+// Finished actions and sent photos are kept this long for the job page, then dropped.
+const KEEP_MS = 7 * 24 * 3600 * 1000;
+
+/** Drop finished actions and sent photos older than a week, and those of jobs gone. */
+export async function prune() {
+  const database = await db();
+  const jobs = new Set(await database.getAllKeys("jobs"));
+  const cutoff = new Date(Date.now() - KEEP_MS).toISOString();
+  const tx = database.transaction(["actions", "files"], "readwrite");
+  for (const action of await tx.objectStore("actions").getAll()) {
+    const finished = !IN_FLIGHT.has(action.state);
+    if (finished && (action.created_at < cutoff || !jobs.has(action.job_id))) {
+      tx.objectStore("actions").delete(action.id);
+    }
+  }
+  for (const file of await tx.objectStore("files").getAll()) {
+    if (file.state !== "waiting" && (file.taken_at < cutoff || !jobs.has(file.job_id))) {
+      tx.objectStore("files").delete(file.file_id);
+    }
+  }
+  await tx.done;
+}
+
 /** Return the job as the phone shows it: the server's copy plus what is not applied yet. */
 export function overlay(doc, actions) {
   const view = { ...doc, report: { ...(doc.report || {}) }, pendingStatus: null };

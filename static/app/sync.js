@@ -56,6 +56,7 @@ async function syncOnce(reason) {
     await uploadActions();
     await pullAll();
     await store.set("last_sync", new Date().toISOString());
+    await outbox.prune();
     await refreshConfig();
     if (!filesWait(textOnly)) await downloadAttachments();
     changed({ state: "done" });
@@ -149,6 +150,11 @@ async function pullAll() {
       if (fresh) fresh = fresh.filter((x) => x !== id);
     }
     await outbox.applyResults(tx.objectStore("actions"), body.action_results);
+    if (!cursor) {
+      // A first page from no cursor lists every action of this device not finished yet:
+      // the others that the phone still waits on were finished while it was not listening.
+      await outbox.settleUnlisted(tx.objectStore("actions"), body.action_results);
+    }
     if (!body.has_more && fresh) {
       const keep = new Set(fresh);
       for (const id of await jobs.getAllKeys()) if (!keep.has(id)) jobs.delete(id);
