@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.api import bp
 from portal.api.common import ApiError, current_technician
 from portal.domain import timezones, transitions
-from portal.domain.sync_documents import iso, visible_to
+from portal.domain.sync.documents import iso, visible_to
 from portal.extensions import db
 from portal.models import Job, JobEvent, Right
 
