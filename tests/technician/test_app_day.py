@@ -79,3 +79,6 @@ def test_offline_day_survives_a_reload_and_reaches_the_portal(
     page.goto(f"/jobs/{job.id}")
     expect(page.locator("body")).to_contain_text("Finished")
     expect(page.locator("body")).to_contain_text(photo.name)
+    page.goto("/technicians")  # the phone shows as a web app of this version
+    row = page.locator("tr.device", has_text="web")
+    expect(row).to_contain_text("1.0")
