@@ -61,9 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.auth import bp as auth_bp
     from portal.dispatch import bp as dispatch_bp
     from portal.inbox import bp as inbox_bp
+    from portal.technician import bp as technician_bp
 
     app.url_map.converters["int"] = params.IdConverter  # before any route is added
-    for bp in (auth_bp, dispatch_bp, inbox_bp, admin_bp, api_bp, account_bp):
+    for bp in (auth_bp, dispatch_bp, inbox_bp, admin_bp, api_bp, account_bp, technician_bp):
         app.register_blueprint(bp)
     app.before_request(access.enforce)
     app.before_request(_mark_writer)

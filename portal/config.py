@@ -95,6 +95,8 @@ def load(instance_path: str) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or "redis://localhost:6379/0",
         "FCM_CREDENTIALS": os.environ.get("FCM_CREDENTIALS") or None,
         "FCM_ENDPOINT": os.environ.get("FCM_ENDPOINT") or "https://fcm.googleapis.com/v1/projects",
+        # The module that gets the technician app's web push token (README, "Web push").
+        "TECHNICIAN_PUSH_PROVIDER": os.environ.get("TECHNICIAN_PUSH_PROVIDER") or None,
         "INBOX_RETRY_MINUTES": _int("INBOX_RETRY_MINUTES", 5),
         "INBOX_RETENTION_DAYS": _int("INBOX_RETENTION_DAYS", 7),
         # An action still waiting (queued, held, processing) or a photo still on its way

@@ -10,6 +10,6 @@ protect_blueprint(bp, DEVICE)
 # Devices authenticate with bearer tokens, not cookies, so CSRF does not apply.
 csrf.exempt(bp)
 
-from portal.api import auth, common, files, openapi, sync  # noqa: E402,F401
+from portal.api import auth, common, device_setup, files, openapi, sync  # noqa: E402,F401
 
 common.init_blueprint(bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.api.schemas import ACTION, ACTION_RESULT, FILE_META, JOB, NETWORK, PUSH_RESULT
+from portal.api.schemas_device import DEVICE_CONFIG, JOB_HISTORY
 from portal.domain.inbox import store
 from portal.domain.sync import pull as sync_pull
 
@@ -305,6 +306,34 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/device/config": {
+        "get": {
+            "operationId": "deviceConfig",
+            "summary": "The status transitions a device may make, the report fields, the rights",
+            "responses": {
+                "200": _json(_ref("DeviceConfig"), "the configuration this technician works under"),
+                **_errors(401),
+            },
+        }
+    },
+    "/jobs/{job_id}/history": {
+        "get": {
+            "operationId": "jobHistory",
+            "summary": "The newest entries of a job's history, newest first",
+            "parameters": [
+                {
+                    "name": "job_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            ],
+            "responses": {
+                "200": _json(_ref("JobHistory"), "the job's history"),
+                **_errors(401, 404),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi",
@@ -345,6 +374,8 @@ def document(server_url: str = "/api/v1") -> dict[str, Any]:
                 "ActionResult": ACTION_RESULT,
                 "Action": ACTION,
                 "PushResult": PUSH_RESULT,
+                "DeviceConfig": DEVICE_CONFIG,
+                "JobHistory": JOB_HISTORY,
                 "Upload": {
                     "allOf": [
                         FILE_META,
