@@ -70,7 +70,7 @@ class LineLock:
     def __init__(self, job_id: int):
         self.key = f"{LOCK_PREFIX}{job_id}"
         self.token = uuid.uuid4().hex
-        self.ttl_ms = int(current_app.config.get("INBOX_LOCK_SECONDS", 30) * 1000)
+        self.ttl_ms = current_app.config["INBOX_LOCK_SECONDS"] * 1000
 
     def acquire(self) -> bool:
         return bool(get_redis().set(self.key, self.token, nx=True, px=self.ttl_ms))

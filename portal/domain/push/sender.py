@@ -19,10 +19,11 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 
 from portal.domain.push import triggers
-from portal.domain.push.triggers import FLUSH_TASK, not_before, setting
+from portal.domain.push.triggers import FLUSH_TASK, not_before
 from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import fcm
@@ -38,11 +39,11 @@ LEASE = timedelta(minutes=5)  # a claimed push is due again after this if its wo
 def retry_delay(attempt: int, retry_after: float | None) -> float:
     """Return seconds until the next attempt: Retry-After if FCM gave one, else back-off."""
     if retry_after is not None:
-        ceiling = setting("PUSH_RETRY_AFTER_MAX_SECONDS", 3600.0)
+        ceiling = current_app.config["PUSH_RETRY_AFTER_MAX_SECONDS"]
         # A little jitter on top, never below what FCM asked for.
         return min(retry_after, ceiling) * (1 + random.uniform(0, 0.1))
-    base = setting("PUSH_RETRY_BASE_SECONDS", 5.0)
-    cap = setting("PUSH_RETRY_MAX_SECONDS", 300.0)
+    base = current_app.config["PUSH_RETRY_BASE_SECONDS"]
+    cap = current_app.config["PUSH_RETRY_MAX_SECONDS"]
     step = min(cap, base * (2 ** max(0, attempt - 1)))
     # "Equal jitter": at least half the step, so retries spread out but still back off.
     return step / 2 + random.uniform(0, step / 2)
@@ -148,7 +149,7 @@ def _send_one(row: Any, token: str, removed: list[tuple[int, str]]) -> dict:
         removed.append((row.device_id, token))
         return {"state": PushState.TOKEN_REMOVED.value, "last_error": str(exc)}
     except fcm.Retryable as exc:
-        if row.attempts >= int(setting("PUSH_MAX_ATTEMPTS", 5)):
+        if row.attempts >= current_app.config["PUSH_MAX_ATTEMPTS"]:
             return _failed(f"{exc} (gave up after {row.attempts} attempts)")
         at = not_before(retry_delay(row.attempts, exc.retry_after))
         return {"state": PushState.RETRYING.value, "last_error": str(exc), "next_attempt_at": at}

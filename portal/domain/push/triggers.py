@@ -13,7 +13,6 @@ The sending itself (retries, token removal) lives in :mod:`portal.domain.push.se
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -51,14 +50,6 @@ FLUSH_TASK = "workers.push.flush"
 _FLUSH_FLAG = "fieldsync:push:flush-pending"
 
 
-def setting(name: str, default: float) -> float:
-    """Return a numeric push setting from the app config, else the environment, else default."""
-    value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
-
-
 def job_changed(job: Job, technician_id: int, reason: PushReason, from_device: bool) -> None:
     """Queue a push to ``technician_id``'s devices about ``job``, unless the device did it."""
     if from_device:
@@ -80,7 +71,7 @@ def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
     ).all()
     if not devices:
         return
-    window = setting("PUSH_COALESCE_SECONDS", 2.0)
+    window = current_app.config["PUSH_COALESCE_SECONDS"]
     send = fcm.configured()
     for device in devices:
         pending = _pending(device.id, window)
