@@ -56,13 +56,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
-    """The handler :func:`configure` installs, recognisable so it is replaced, not added twice."""
+class _Handler(logging.StreamHandler):
+    """The handler :func:`configure` installs, recognisable so it is replaced, not added twice.
+
+    It writes to ``sys.stderr`` as it is when a line is written, not as it was at start-up:
+    test runners swap stderr and close the old one, and a daemon thread (Socket.IO's Redis
+    listener) may still log after that.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._target: Any = None
+
+    @property
+    def stream(self) -> Any:
+        return self._target or sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        self._target = value if value is not sys.stderr else None
 
 
 def configure(level: str, fmt: str) -> None:
     """Send every logger's records at ``level`` and above to stderr in ``fmt`` (text or json)."""
-    handler = _Handler(sys.stderr)
+    handler = _Handler()
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
