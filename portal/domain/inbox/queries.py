@@ -162,7 +162,7 @@ def counts(flt: Filter | None = None) -> dict[str, int]:
     query = select(SHOWN_STATE, func.count(InboxMessage.id)).group_by(SHOWN_STATE)
     if flt is not None:
         query = flt.apply(query, skip_state=True)
-    found: dict[str, int] = dict(db.session.execute(query).tuples().all())
+    found: dict[str, int] = {state: n for state, n in db.session.execute(query).all()}
     return {s: int(found.get(s, 0)) for s in SHOWN}
 
 
