@@ -8,27 +8,28 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import config as settings
+from portal import logs
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the app: configuration, extensions, blueprints, CLI."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(
         __name__,
-        instance_path=os.environ.get("FIELDSYNC_INSTANCE") or os.path.join(root, "instance"),
+        instance_path=settings.instance_path(root),
         instance_relative_config=True,
         template_folder=os.path.join(root, "templates"),
         static_folder=os.path.join(root, "static"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from portal import config as settings
-
     app.config.from_mapping(settings.load(app.instance_path))
     app.config.from_pyfile("config.py", silent=True)
     if config:
         app.config.update(config)
-    if app.config.get("SESSION_COOKIE_SECURE"):  # however it was set, the remember cookie follows
-        app.config["REMEMBER_COOKIE_SECURE"] = True
+    settings.check(app.config)  # a bad value stops start-up here, naming the setting
+    logs.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
 
     from portal import models  # noqa: F401  (register tables before migrate binds)

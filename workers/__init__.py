@@ -66,7 +66,7 @@ def worker_command(burst: bool, queues: str, no_scheduler: bool) -> None:
     get_redis().ping()  # fail fast and clearly when Redis is not there
     worker = make_worker(app, names)
     click.echo(f"worker {worker.name} on {', '.join(names)} at {app.config['REDIS_URL']}")
-    worker.work(burst=burst, with_scheduler=not no_scheduler, logging_level="INFO")
+    worker.work(burst=burst, with_scheduler=not no_scheduler, logging_level=app.config["LOG_LEVEL"])
 
 
 @click.command("cron")

@@ -1,7 +1,7 @@
 """push: coalesced change count, the jobs each push speaks for
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa

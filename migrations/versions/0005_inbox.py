@@ -1,7 +1,7 @@
 """inbox: wait reason, cleaner index, line marks
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-23 20:20:00
 
 """

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
-from sqlalchemy import update
 
 from portal.api import bp
 from portal.api.common import ApiError, anonymous, current_device, json_body, text
 from portal.domain import accounts, devices, timezones
 from portal.extensions import db, limiter
-from portal.models import Device, utcnow
 
 
 @bp.post("/auth/device")
@@ -56,18 +54,6 @@ def push_token():
     if "push_token" not in data:
         raise ApiError(422, "missing", "'push_token' is required (null clears it).", "push_token")
     token = (text(data, "push_token", 4096, required=False) or "").strip() or None
-    device = current_device()
-    now = utcnow()
-    if token is not None:
-        # One installation, one token: a reinstall under a new device id must not leave the
-        # old record receiving another technician's pushes.
-        db.session.execute(
-            update(Device)
-            .where(Device.push_token == token, Device.id != device.id)
-            .values(push_token=None, push_token_updated_at=now)
-        )
-    device.push_token = token
-    devices.announce(device.user_id)
-    device.push_token_updated_at = now
+    now = devices.set_push_token(current_device(), token)
     db.session.commit()
     return jsonify(ok=True, push_token_updated_at=now.isoformat())

@@ -21,17 +21,13 @@ from portal.models import FileKind, Job, JobFile, Right
 PHOTO_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/gif"}
 )
-PHOTO_MAX_BYTES = 20 * 1024 * 1024
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 JOB_ID = re.compile(r"^[0-9]{1,10}$")
 FILE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 def _photo_limit() -> int:
-    return min(
-        current_app.config.get("PHOTO_MAX_BYTES", PHOTO_MAX_BYTES),
-        current_app.config.get("MAX_CONTENT_LENGTH") or PHOTO_MAX_BYTES,
-    )
+    return min(current_app.config["PHOTO_MAX_BYTES"], current_app.config["MAX_CONTENT_LENGTH"])
 
 
 def _upload_limit() -> int:

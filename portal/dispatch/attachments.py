@@ -14,13 +14,11 @@ from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import FileKind, JobFile
 
-DEFAULT_MAX_MB = 20
-
 
 def max_bytes() -> int:
     """Return the attachment size limit (ATTACHMENT_MAX_MB, under the request limit)."""
-    mb = current_app.config.get("ATTACHMENT_MAX_MB") or DEFAULT_MAX_MB
-    return min(int(mb) * 1024 * 1024, current_app.config["MAX_CONTENT_LENGTH"])
+    mb = current_app.config["ATTACHMENT_MAX_MB"]
+    return min(mb * 1024 * 1024, current_app.config["MAX_CONTENT_LENGTH"])
 
 
 @bp.route("/jobs/<int:job_id>/attachments", methods=["POST"])

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.extensions import db
 from portal.models import Job, JobStatusCount, Status
@@ -22,8 +23,8 @@ from portal.models import Job, JobStatusCount, Status
 _KEY = "fieldsync_status_deltas"
 
 
-def _tally(session: Session, _ctx) -> None:
-    deltas: Counter = session.info.setdefault(_KEY, Counter())
+def _tally(session: Session, _ctx: Any) -> None:
+    deltas: Counter[Any] = session.info.setdefault(_KEY, Counter())
     for obj in session.new:
         if isinstance(obj, Job) and obj.status:
             deltas[obj.status] += 1
@@ -45,7 +46,7 @@ def _apply(session: Session) -> None:
         return  # a savepoint is released: the root commit applies the whole tally
     if session.info.get(_KEY) or session.new or session.dirty or session.deleted:
         session.flush()
-    deltas: Counter | None = session.info.pop(_KEY, None)
+    deltas: Counter[Any] | None = session.info.pop(_KEY, None)
     if not deltas:
         return
     dialect = session.connection().dialect.name
@@ -61,11 +62,11 @@ def _apply(session: Session) -> None:
         session.execute(stmt)
 
 
-def _drop(session: Session, *_args) -> None:
+def _drop(session: Session, *_args: Any) -> None:
     session.info.pop(_KEY, None)
 
 
-def _end(session: Session, transaction) -> None:
+def _end(session: Session, transaction: SessionTransaction) -> None:
     # Whatever way the outermost transaction ended (commit, rollback, close), its tally ends.
     if transaction.parent is None:
         session.info.pop(_KEY, None)
@@ -75,7 +76,7 @@ def _end(session: Session, transaction) -> None:
 def savepoint() -> Iterator[None]:
     """Run a block in a SAVEPOINT; if it fails, its jobs leave the pending counts too."""
     db.session.flush()
-    saved = Counter(db.session.info.get(_KEY, Counter()))
+    saved: Counter[str] = Counter(db.session.info.get(_KEY, Counter()))
     try:
         with db.session.begin_nested():
             yield

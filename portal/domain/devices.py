@@ -1,13 +1,13 @@
-"""Device sign-in tokens: issue, authenticate, revoke. Tokens are stored hashed."""
+"""Device sign-in tokens (issue, authenticate, revoke; stored hashed) and push tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.effects import after_commit
@@ -101,3 +101,20 @@ def revoke(device: Device) -> None:
     device.revoked_at = utcnow()
     device.push_token = None
     announce(device.user_id)
+
+
+def set_push_token(device: Device, token: str | None) -> datetime:
+    """Register or clear ``device``'s FCM token; return when it changed."""
+    now = utcnow()
+    if token is not None:
+        # One installation, one token: a reinstall under a new device id must not leave the
+        # old record receiving another technician's pushes.
+        db.session.execute(
+            update(Device)
+            .where(Device.push_token == token, Device.id != device.id)
+            .values(push_token=None, push_token_updated_at=now)
+        )
+    device.push_token = token
+    device.push_token_updated_at = now
+    announce(device.user_id)
+    return now

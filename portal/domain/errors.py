@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.models import ErrorCategory
 
 
@@ -33,6 +35,8 @@ class ConflictError(DomainError):
 
     category = ErrorCategory.CONFLICT
 
-    def __init__(self, message: str, field: str | None = None, changes: dict | None = None):
+    def __init__(
+        self, message: str, field: str | None = None, changes: dict[str, Any] | None = None
+    ):
         super().__init__(message, field)
         self.changes = changes or {}

@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -47,13 +48,13 @@ class Snapshot:
     redis_ok: bool
     redis_error: str = ""
     queues: list[QueueState] = field(default_factory=list)
-    workers: list[dict] = field(default_factory=list)
-    cron: list[dict] = field(default_factory=list)
-    periodic: list[dict] = field(default_factory=list)
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    cron: list[dict[str, Any]] = field(default_factory=list)
+    periodic: list[dict[str, Any]] = field(default_factory=list)
     inbox_counts: dict[str, int] = field(default_factory=dict)
     oldest_failed_at: datetime | None = None
     push_counts: dict[str, int] = field(default_factory=dict)
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     pending_photos: int = 0
     oldest_pending_photo_at: datetime | None = None
 
@@ -73,7 +74,8 @@ def _redis_part(snap: Snapshot) -> None:
                 name=name,
                 waiting=q.count,
                 running=StartedJobRegistry(queue=q).count,
-                scheduled=ScheduledJobRegistry(queue=q).count,
+                # rq's registries have no annotations on __init__.
+                scheduled=ScheduledJobRegistry(queue=q).count,  # type: ignore[no-untyped-call]
                 failed=FailedJobRegistry(queue=q).count,
             )
         )
@@ -91,19 +93,24 @@ def _redis_part(snap: Snapshot) -> None:
             }
         )
     now = time.time()
-    for name, score in redis.zrange(get_registry_key(), 0, -1, withscores=True):
+    # The client is synchronous; redis-py types its answers as sync-or-awaitable.
+    entries = cast(
+        list[tuple[bytes, float]], redis.zrange(get_registry_key(), 0, -1, withscores=True)
+    )
+    for key, score in entries:
         snap.cron.append(
             {
-                "name": name.decode() if isinstance(name, bytes) else name,
+                "name": key.decode() if isinstance(key, bytes) else key,
                 "last_seen": datetime.fromtimestamp(score, UTC),
                 "alive": now - score < CRON_ALIVE_SECONDS,
             }
         )
-    for name, raw in sorted(redis.hgetall(PERIODIC_RUNS_KEY).items()):
+    runs = cast(dict[bytes, bytes], redis.hgetall(PERIODIC_RUNS_KEY))
+    for key, raw in sorted(runs.items()):
         data = json.loads(raw)
         snap.periodic.append(
             {
-                "name": name.decode() if isinstance(name, bytes) else name,
+                "name": key.decode() if isinstance(key, bytes) else key,
                 "finished": datetime.fromtimestamp(data.get("finished", 0), UTC),
                 "seconds": round(data.get("finished", 0) - data.get("started", 0), 3),
                 "result": data.get("result") or {},
@@ -147,7 +154,7 @@ _KEPT = (
 )
 
 
-def history() -> list[dict]:
+def history() -> list[dict[str, Any]]:
     """Return each kept table's row count with its retention setting."""
     out = []
     for label, model, setting, meaning in _KEPT:

@@ -170,7 +170,8 @@ def _plan(row: Row, techs: _Technicians, zone: ZoneInfo) -> Plan:
 def _existing(plans: list[Plan]) -> dict[str, Job]:
     """Load the jobs the plans name, in one query."""
     refs = {p.reference for p in plans}
-    return {j.reference: j for j in db.session.scalars(select(Job).where(Job.reference.in_(refs)))}
+    jobs = db.session.scalars(select(Job).where(Job.reference.in_(refs)))
+    return {str(j.reference): j for j in jobs}
 
 
 def _apply(plan: Plan, actor: job_ops.Actor, known: dict[str, Job]) -> tuple[str, Job]:
@@ -207,7 +208,7 @@ def _run_chunk(plans: list[Plan], actor: job_ops.Actor) -> list[tuple[Plan, str 
     try:
         with counts.savepoint():
             known = _existing(plans)
-            done = []
+            done: list[tuple[Plan, str | Exception]] = []
             for plan in plans:
                 outcome, job = _apply(plan, actor, known)
                 known[plan.reference] = job
@@ -243,7 +244,7 @@ def import_rows(
     result = ImportResult()
     techs = _Technicians()
     zone = timezones.company_zone()
-    tally: Counter = Counter()
+    tally: Counter[Any] = Counter()
     since_commit = 0
     for chunk in _chunks(rows, CHUNK):
         plans = []

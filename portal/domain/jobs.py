@@ -114,7 +114,7 @@ def _check_version(job: Job, expected: int | None) -> None:
         .where(JobEvent.job_id == job.id, JobEvent.version > expected)
         .order_by(JobEvent.id)
     ).all()
-    changes: dict[str, list] = {}
+    changes: dict[str, list[Any]] = {}
     who = set()
     for ev in events:
         who.add(ev.actor.display_name if ev.actor else ev.origin)
@@ -138,7 +138,7 @@ def _check_version(job: Job, expected: int | None) -> None:
     )
 
 
-def _record(job: Job, actor: Actor, kind: str, changes: dict, note: str = "") -> JobEvent:
+def _record(job: Job, actor: Actor, kind: str, changes: dict[str, Any], note: str = "") -> JobEvent:
     """Bump the version, write history, feed the assignee, announce after commit."""
     job.version = (job.version or 0) + 1
     job.updated_at = utcnow()
@@ -194,7 +194,7 @@ def create(fields: dict[str, Any], actor: Actor, reference: str | None = None) -
 
 def update(
     job: Job, fields: dict[str, Any], actor: Actor, expected_version: int | None = None
-) -> dict[str, list]:
+) -> dict[str, list[Any]]:
     """Change editable fields; return {field: [before, after]} (empty when nothing changed)."""
     _check_version(job, expected_version)
     if job.status == Status.CANCELLED.value:
@@ -228,7 +228,7 @@ def assign(
         return False
     if Status(job.status).final:
         raise ValidationError(f"A {job.status} job cannot be reassigned.", "assignee")
-    changes: dict[str, tuple] = {
+    changes: dict[str, tuple[Any, ...]] = {
         "assignee": (
             job.assignee.display_name if job.assignee else None,
             technician.display_name if technician else None,
@@ -254,13 +254,19 @@ def assign(
     return True
 
 
+def _check_device_owns(job: Job, actor: Actor) -> None:
+    """Refuse a device acting on a job that is not its technician's."""
+    if actor.from_device and (actor.user is None or job.assignee_id != actor.user.id):
+        name = actor.user.display_name if actor.user else "this device"
+        raise AuthorizationError(f"{job.reference} is not assigned to {name}.")
+
+
 def change_status(job: Job, target: str, actor: Actor, expected_version: int | None = None) -> None:
     """Move the job along a configured transition, checking required report fields."""
     _check_version(job, expected_version)
     if target == Status.CANCELLED.value and actor.from_device:
         raise AuthorizationError("Jobs are cancelled in the portal, not from a device.")
-    if actor.from_device and job.assignee_id != actor.user.id:
-        raise AuthorizationError(f"{job.reference} is not assigned to {actor.user.display_name}.")
+    _check_device_owns(job, actor)
     if target == Status.ASSIGNED.value and job.assignee_id is None:
         raise ValidationError("Assign a technician to make the job assigned.", "status")
     if target == job.status:
@@ -288,17 +294,16 @@ def cancel(job: Job, actor: Actor, expected_version: int | None = None) -> None:
     change_status(job, Status.CANCELLED.value, actor, expected_version)
 
 
-def update_report(job: Job, values: dict[str, Any], actor: Actor) -> dict[str, list]:
+def update_report(job: Job, values: dict[str, Any], actor: Actor) -> dict[str, list[Any]]:
     """Set report field values (typed by the configured fields); unknown keys are refused."""
     if not isinstance(values, dict) or not values:
         raise ValidationError("Give at least one report field.", "fields")
-    if actor.from_device and job.assignee_id != actor.user.id:
-        raise AuthorizationError(f"{job.reference} is not assigned to {actor.user.display_name}.")
+    _check_device_owns(job, actor)
     if job.status == Status.CANCELLED.value:
         raise ValidationError("The report of a cancelled job cannot change.")
     known = {f.key: f for f in db.session.scalars(select(ReportField))}
     report = dict(job.report or {})
-    changes: dict[str, tuple] = {}
+    changes: dict[str, tuple[Any, ...]] = {}
     for key, raw in values.items():
         field = known.get(key)
         if field is None:
@@ -323,8 +328,7 @@ def add_note(job: Job, text: str, actor: Actor) -> None:
         raise ValidationError("A note needs text.", "text")
     if len(text) > 5000:
         raise ValidationError("A note has at most 5000 characters.", "text")
-    if actor.from_device and job.assignee_id != actor.user.id:
-        raise AuthorizationError(f"{job.reference} is not assigned to {actor.user.display_name}.")
+    _check_device_owns(job, actor)
     _record(job, actor, "note", {}, note=text)
 
 

@@ -20,9 +20,10 @@ Inbox messages have their own cleaner (``inbox.maintenance.clean``); job history
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 
 from portal.extensions import db
 from portal.models import (
@@ -91,7 +92,8 @@ def expire_feed(technician_id: int, cutoff: datetime) -> int:
     if horizon is None:
         db.session.rollback()
         return 0
-    gone = db.session.execute(
+    # A DELETE's result is a CursorResult, which has rowcount; execute() is typed wider.
+    gone = db.session.execute(  # type: ignore[attr-defined]
         delete(FeedEntry).where(
             FeedEntry.technician_id == technician_id, FeedEntry.position < horizon
         )
@@ -116,7 +118,7 @@ def clean_feed(now: datetime | None = None) -> dict[str, int]:
     return {"feed_compacted": compacted, "feed_expired": expired}
 
 
-def _delete_in_batches(model, condition) -> int:
+def _delete_in_batches(model: type[Any], condition: ColumnElement[bool]) -> int:
     deleted = 0
     while True:
         ids = list(db.session.scalars(select(model.id).where(condition).limit(BATCH)))
@@ -154,7 +156,8 @@ def clean_sign_in_records(now: datetime | None = None) -> int:
         LoginThrottle.first_failure_at < now - window,
         or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
     )
-    gone = db.session.execute(delete(LoginThrottle).where(stale)).rowcount
+    # A DELETE's result is a CursorResult, which has rowcount; execute() is typed wider.
+    gone = db.session.execute(delete(LoginThrottle).where(stale)).rowcount  # type: ignore[attr-defined]
     db.session.commit()
     return int(gone or 0)
 

@@ -106,7 +106,8 @@ def company_zone_name() -> str:
     stored = db.session.scalar(
         select(CompanySetting.value).where(CompanySetting.key == TIMEZONE_KEY)
     )
-    name = stored if is_zone(stored) else current_app.config.get("FIELDSYNC_TIMEZONE") or "UTC"
+    fallback = str(current_app.config.get("FIELDSYNC_TIMEZONE") or "UTC")
+    name = stored if stored is not None and is_zone(stored) else fallback
     _company_cache[key] = (now, name)
     return name
 
@@ -137,6 +138,7 @@ def set_company_zone(name: str, user: User | None) -> str:
             row = db.session.get(
                 CompanySetting, TIMEZONE_KEY, with_for_update=True, populate_existing=True
             )
+    assert row is not None  # inserted above, or found after losing the race to insert it
     row.value = name
     row.updated_at = utcnow()
     row.updated_by_id = user.id if user else None
@@ -166,7 +168,9 @@ def set_user_zone(user: User, name: str | None) -> None:
 
 def is_date_format(code: str | None) -> bool:
     """Tell whether ``code`` names an English locale (the portal's date formats)."""
-    return bool(code) and (code == "en" or code.startswith("en_")) and localedata.exists(code)
+    if not code:
+        return False
+    return (code == "en" or code.startswith("en_")) and localedata.exists(code)
 
 
 def set_user_preferences(user: User, zone_name: str | None, date_format: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from portal.domain.errors import ConfigurationError, ValidationError
@@ -19,7 +21,7 @@ DEFAULT_TRANSITIONS: list[tuple[str, str, bool]] = [
     ("started", "finished", False),
 ] + [(s.value, "cancelled", True) for s in Status if not s.final]
 
-DEFAULT_REPORT_FIELDS: list[dict] = [
+DEFAULT_REPORT_FIELDS: list[dict[str, Any]] = [
     {"key": "resolution", "label": "Resolution", "type": "text", "required_for": "finished"},
     {"key": "hours", "label": "Hours worked", "type": "number", "required_for": None},
     {
@@ -70,7 +72,7 @@ def report_fields() -> list[ReportField]:
     return list(db.session.scalars(select(ReportField).order_by(ReportField.position)))
 
 
-def _empty(value) -> bool:
+def _empty(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -89,7 +91,7 @@ def check_required_fields(job: Job, target: str) -> None:
         )
 
 
-def coerce_report_value(field: ReportField, value):
+def coerce_report_value(field: ReportField, value: Any) -> Any:
     """Return ``value`` converted to the field's type, or raise ValidationError."""
     if value is None:
         return None

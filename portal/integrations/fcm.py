@@ -32,7 +32,6 @@ from requests.adapters import HTTPAdapter
 
 from portal.models.base import utcnow
 
-DEFAULT_ENDPOINT = "https://fcm.googleapis.com/v1/projects"
 SEND_TIMEOUT = 10.0  # seconds for one HTTP request to FCM; a hung call must not pin the worker
 
 
@@ -135,7 +134,7 @@ def client() -> _Client:
     """Return this process's client for the configured credentials and endpoint."""
     key = (
         str(current_app.config["FCM_CREDENTIALS"]),
-        str(current_app.config.get("FCM_ENDPOINT") or DEFAULT_ENDPOINT),
+        str(current_app.config["FCM_ENDPOINT"]),
     )
     with _lock:
         found = _clients.get(key)

@@ -18,6 +18,13 @@ class QueueName:
     ALL = ("inbox", "push", "default")
 
 
+class Task:
+    """The worker tasks the web side enqueues, by dotted name (a test checks each exists)."""
+
+    PROCESS_LINE = "workers.inbox.process_line"
+    FLUSH_PUSHES = "workers.push.flush"
+
+
 def queue(name: str) -> Queue:
     return Queue(name, connection=get_redis())
 

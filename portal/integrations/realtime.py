@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from portal.extensions import get_redis, socketio
 
@@ -49,7 +49,8 @@ def disconnect_user(user_id: int) -> None:
     key = _SOCKETS.format(user_id)
     try:
         redis = get_redis()
-        sids = redis.smembers(key)
+        # The client is synchronous; redis-py types its answers as sync-or-awaitable.
+        sids = cast(set[bytes], redis.smembers(key))
         redis.delete(key)
         for sid in sids:
             socketio.server.disconnect(sid.decode(), namespace="/")

@@ -5,6 +5,7 @@ from portal.models.device import Device
 from portal.models.feed import FeedEntry, FeedKind, SyncPosition
 from portal.models.file import FileKind, JobFile, PendingPhoto
 from portal.models.inbox import (
+    UNFINISHED_STATES,
     ActionType,
     ErrorCategory,
     InboxAttempt,
@@ -28,6 +29,7 @@ from portal.models.setting import CompanySetting
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
 
 __all__ = [
+    "UNFINISHED_STATES",
     "ActionType",
     "CompanySetting",
     "Device",

@@ -7,12 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 from portal.models.user import User
 
 
-class Device(db.Model):
+class Device(Model):
     __tablename__ = "devices"
     # A device record belongs to one technician: the client's installation id is unique per
     # technician, so another technician naming the same id gets a record of their own.

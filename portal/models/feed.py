@@ -8,8 +8,7 @@ from enum import Enum
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 
 
 class FeedKind(str, Enum):
@@ -21,7 +20,7 @@ class FeedKind(str, Enum):
     HORIZON = "horizon"
 
 
-class FeedEntry(db.Model):
+class FeedEntry(Model):
     __tablename__ = "sync_feed"
     __table_args__ = (
         # The pull reads a technician's entries by position range.
@@ -40,7 +39,7 @@ class FeedEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SyncPosition(db.Model):
+class SyncPosition(Model):
     """A technician's feed counter: the last position given, bumped at each commit."""
 
     __tablename__ = "sync_positions"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 
 
 class FileKind(str, Enum):
@@ -17,7 +17,7 @@ class FileKind(str, Enum):
     PHOTO = "photo"
 
 
-class JobFile(db.Model):
+class JobFile(Model):
     __tablename__ = "job_files"
     __table_args__ = (
         # A device retrying an upload sends the same client file id: store it once.
@@ -39,7 +39,7 @@ class JobFile(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    def to_meta(self) -> dict:
+    def to_meta(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
@@ -49,7 +49,7 @@ class JobFile(db.Model):
         }
 
 
-class PendingPhoto(db.Model):
+class PendingPhoto(Model):
     """A photo the phone said it took whose file has not arrived yet (it is on its way).
 
     Text actions never wait for it; the file attaches when its upload arrives, and the row

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 from portal.models.user import User
 
 
@@ -19,6 +19,14 @@ class MessageState(str, Enum):
     COMPLETED = "completed"
     FAILED = "failed"  # "completed with errors"
     DISCARDED = "discarded"
+
+
+# Not done: still to apply, being applied, or failed and holding its device's later actions.
+UNFINISHED_STATES = (
+    MessageState.QUEUED.value,
+    MessageState.PROCESSING.value,
+    MessageState.FAILED.value,
+)
 
 
 class ErrorCategory(str, Enum):
@@ -36,7 +44,7 @@ class ActionType(str, Enum):
     NOTE = "note"
 
 
-class InboxMessage(db.Model):
+class InboxMessage(Model):
     __tablename__ = "inbox_messages"
     __table_args__ = (
         # A job's line, in order: the processor reads the head of a line by this index.
@@ -61,7 +69,7 @@ class InboxMessage(db.Model):
     job_id: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(30))
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict[str, Any])
     # sha256 of the canonical upload, to tell a duplicate from a conflicting reuse of an id.
     payload_hash: Mapped[str] = mapped_column(String(64))
     client_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -81,7 +89,7 @@ class InboxMessage(db.Model):
     technician: Mapped[User] = relationship()
 
 
-class InboxAttempt(db.Model):
+class InboxAttempt(Model):
     """One try at applying a message."""
 
     __tablename__ = "inbox_attempts"
@@ -98,7 +106,7 @@ class InboxAttempt(db.Model):
     worker: Mapped[str] = mapped_column(String(200), default="")
 
 
-class InboxAudit(db.Model):
+class InboxAudit(Model):
     """Who did what to a message (retry, discard, edit, release), with before and after."""
 
     __tablename__ = "inbox_audit"
@@ -112,14 +120,14 @@ class InboxAudit(db.Model):
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[str] = mapped_column(String(20))
-    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
 
     user: Mapped[User | None] = relationship()
 
 
-class InboxLineMark(db.Model):
+class InboxLineMark(Model):
     """The highest seq of a device's line on a job whose messages the cleaner deleted.
 
     A later action's predecessor may have been cleaned away; this mark tells the processor

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 from portal.models.user import User
 
 
@@ -31,7 +31,7 @@ class Status(str, Enum):
         return self.value.replace("_", " ").capitalize()
 
 
-class Job(db.Model):
+class Job(Model):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_status_start", "status", "scheduled_start"),
@@ -55,7 +55,7 @@ class Job(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
-    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict[str, Any])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
@@ -66,7 +66,7 @@ class Job(db.Model):
         return Status(self.status)
 
 
-class JobEvent(db.Model):
+class JobEvent(Model):
     """One entry of a job's history: who changed what, from what to what, when."""
 
     __tablename__ = "job_events"
@@ -86,7 +86,7 @@ class JobEvent(db.Model):
     # The job's version after this change: a stale editor sees what changed since theirs.
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # {field: [before, after]} for updates; free-form details otherwise.
-    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict[str, Any])
     note: Mapped[str] = mapped_column(Text, default="")
     # The inbox message whose action made this change (a device change), if any.
     message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -94,7 +94,7 @@ class JobEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class JobAssignment(db.Model):
+class JobAssignment(Model):
     """A technician a job was ever assigned to: their phone may still send actions for it.
 
     An action for a job that was never the technician's is refused at upload; one for a job
@@ -110,7 +110,7 @@ class JobAssignment(db.Model):
     first_assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StatusTransition(db.Model):
+class StatusTransition(Model):
     """A configured status transition; ``portal_only`` ones cannot come from a device."""
 
     __tablename__ = "status_transitions"
@@ -128,7 +128,7 @@ class FieldType(str, Enum):
     BOOLEAN = "boolean"
 
 
-class ReportField(db.Model):
+class ReportField(Model):
     """A field of the technician's report; ``required_for`` a status makes it mandatory."""
 
     __tablename__ = "report_fields"
@@ -141,7 +141,7 @@ class ReportField(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class JobStatusCount(db.Model):
+class JobStatusCount(Model):
     """How many jobs are in each status, kept in step with every flush (the list's picture).
 
     Counting 100,000 jobs per page view would make the job list slower as the business

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 from portal.models.device import Device
 from portal.models.user import User
 
@@ -23,7 +23,7 @@ class PushState(str, Enum):
     RECORDED = "recorded"  # no FCM credentials configured: kept, not sent
 
 
-class Push(db.Model):
+class Push(Model):
     __tablename__ = "pushes"
     __table_args__ = (
         Index("ix_pushes_state_created", "state", "created_at"),
@@ -43,7 +43,7 @@ class Push(db.Model):
     state: Mapped[str] = mapped_column(String(20), default=PushState.QUEUED.value)
     title: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(String(400), default="")
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict[str, Any])
     collapse_key: Mapped[str] = mapped_column(String(100), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # How many job changes this push stands for (a burst coalesces into one push per device).
@@ -58,7 +58,7 @@ class Push(db.Model):
     technician: Mapped[User | None] = relationship()
 
 
-class PushJob(db.Model):
+class PushJob(Model):
     """Which jobs a push speaks for: a burst over several jobs is one push per device."""
 
     __tablename__ = "push_jobs"

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 
 
-class CompanySetting(db.Model):
+class CompanySetting(Model):
     """One named setting; absent means the default from the environment applies."""
 
     __tablename__ = "company_settings"

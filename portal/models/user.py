@@ -12,8 +12,7 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.extensions import db
-from portal.models.base import UTCDateTime, utcnow
+from portal.models.base import Model, UTCDateTime, utcnow
 
 
 class Role(str, Enum):
@@ -47,7 +46,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,7 +105,7 @@ class User(UserMixin, db.Model):
         return any(r.right == value for r in self.rights)
 
 
-class TechnicianRight(db.Model):
+class TechnicianRight(Model):
     __tablename__ = "technician_rights"
     __table_args__ = (UniqueConstraint("user_id", "right", name="uq_technician_rights_user_right"),)
 
@@ -117,7 +116,7 @@ class TechnicianRight(db.Model):
     user: Mapped[User] = relationship(back_populates="rights")
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins per key, as counted before they moved to Redis (``domain.throttle``).
 
     Nothing writes this table any more. It stays, empty, while retention and the status page

@@ -69,14 +69,11 @@ def test_a_technician_without_the_photo_right_is_refused(sign_in, make_job):
     assert resp.status_code == 403 and resp.is_json
 
 
-def test_an_oversized_photo_is_413_json(sign_in, make_job, app):
+def test_an_oversized_photo_is_413_json(sign_in, make_job, app, monkeypatch):
     phone = sign_in()
     job = make_job(phone.technician)
-    app.config["PHOTO_MAX_BYTES"] = 1024
-    try:
-        resp = upload(phone, job.id, body=b"x" * 200_000)
-    finally:
-        app.config.pop("PHOTO_MAX_BYTES")
+    monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", 1024)
+    resp = upload(phone, job.id, body=b"x" * 200_000)
     assert resp.status_code == 413 and resp.is_json
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from portal.domain import jobs
 from portal.domain.jobs import Actor
+from portal.integrations.queue import Task
 from portal.models import InboxMessage
 from tests.api.conftest import action
 
@@ -41,7 +42,7 @@ def test_accepted_actions_are_stored_queued_in_the_inbox(sign_in, make_job, db, 
 
     queue = Queue("inbox", connection=redis.Redis.from_url(redis_url))
     enqueued = [(j.func_name, j.args) for j in queue.jobs]
-    assert enqueued == [("workers.inbox.process_line", (job.id,))]
+    assert enqueued == [(Task.PROCESS_LINE, (job.id,))]
 
 
 def test_a_duplicate_upload_answers_duplicate_and_is_stored_once(sign_in, make_job, db):

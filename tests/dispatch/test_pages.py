@@ -200,19 +200,16 @@ def test_attachments_upload_list_and_download_with_their_content_type(
 
 
 def test_an_attachment_over_the_limit_is_refused_with_a_message(
-    client, dispatcher, make_job, app, db
+    client, dispatcher, make_job, app, db, monkeypatch
 ):
-    app.config["ATTACHMENT_MAX_MB"] = 1
-    try:
-        job = make_job()
-        response = client.post_form(
-            f"/jobs/{job.id}/attachments",
-            {"file": (io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.bin")},
-            content_type="multipart/form-data",
-            follow_redirects=True,
-        )
-    finally:
-        app.config.pop("ATTACHMENT_MAX_MB")
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_MB", 1)
+    job = make_job()
+    response = client.post_form(
+        f"/jobs/{job.id}/attachments",
+        {"file": (io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.bin")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "larger than 1 MB" in response.get_data(as_text=True)
     assert db.session.scalar(select(JobFile.id)) is None
 

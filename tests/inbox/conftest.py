@@ -11,7 +11,7 @@ import pytest
 from portal.domain import jobs as job_ops
 from portal.effects import after_commit
 from portal.extensions import db as _db
-from portal.integrations.queue import QueueName, enqueue
+from portal.integrations.queue import QueueName, Task, enqueue
 from portal.models import Device, InboxMessage, MessageState
 
 
@@ -33,7 +33,7 @@ def store_action(technician, job_id, seq, type_, payload, device=None, action_id
     )
     _db.session.add(message)
     _db.session.flush()
-    after_commit(enqueue, "workers.inbox.process_line", job_id, queue_name=QueueName.INBOX)
+    after_commit(enqueue, Task.PROCESS_LINE, job_id, queue_name=QueueName.INBOX)
     return message
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from portal.domain import jobs as job_ops
 from portal.extensions import get_redis
-from portal.integrations.queue import QueueName, enqueue
+from portal.integrations.queue import QueueName, Task, enqueue
 from portal.models import InboxMessage, Job, JobEvent, Status
 from workers import maintenance
 
@@ -55,7 +55,7 @@ def seed_lines(db, technician, dispatcher, jobs: int, actions: int) -> list[int]
     db.session.execute(insert(InboxMessage), rows)
     db.session.commit()
     for job_id in job_ids:
-        enqueue("workers.inbox.process_line", job_id, queue_name=QueueName.INBOX)
+        enqueue(Task.PROCESS_LINE, job_id, queue_name=QueueName.INBOX)
     return job_ids
 
 

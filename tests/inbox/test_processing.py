@@ -227,7 +227,7 @@ def test_out_of_order_uploads_wait_and_run_in_seq_order_once(
     db.session.commit()
     maintenance.check()
     run_worker(["inbox"])
-    assert processor.attempt(third.id, 0) == "skipped"
+    assert processor.attempt(third.id, 0) is processor.Step.SKIPPED
     assert notes_of(db, job.id) == ["one", "two", "three"]
 
 

@@ -85,7 +85,8 @@ def worker_process(base_env, fake_fcm):  # noqa: F811
 
     def start(**settings: str) -> subprocess.Popen:
         env = dict(base_env)
-        env.update(fake_fcm.settings(), PUSH_COALESCE_SECONDS="0")
+        # Warnings only: stderr is a pipe nobody reads, and a full pipe would stop the worker.
+        env.update(fake_fcm.settings(), PUSH_COALESCE_SECONDS="0", LOG_LEVEL="WARNING")
         env.update({k: str(v) for k, v in settings.items()})
         proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "worker", "--queues", "push"],

@@ -27,14 +27,21 @@ def _push_state(db, push_id: int) -> str:
 
 
 def test_five_quick_edits_coalesce_into_one_push(
-    fcm_app, db, fake_fcm, phone, new_job, portal_actor, run_push_worker, monkeypatch
+    fcm_app,
+    db,
+    fake_fcm,
+    phone,
+    new_job,
+    portal_actor,
+    run_push_worker,
+    monkeypatch,
+    worker_process,
 ):
     tech, device = phone()
     job = new_job(assignee=tech)
     run_push_worker()
     fake_fcm.reset()
     monkeypatch.setitem(fcm_app.config, "PUSH_COALESCE_SECONDS", 1.5)
-    started = time.monotonic()
 
     for n in range(1, 6):
         jobs.update(job, {"title": f"Boiler service, take {n}"}, portal_actor)
@@ -42,26 +49,27 @@ def test_five_quick_edits_coalesce_into_one_push(
     run_push_worker()
     assert fake_fcm.requests == [], "nothing goes out before the window closes"
 
-    # The send is due when the window closes, rounded up to RQ's whole-second schedule.
-    time.sleep(max(0.0, 2.6 - (time.monotonic() - started)))
-    run_push_worker()
-
+    # A running worker sends it when the window closes (RQ's scheduler, whole seconds).
+    push_id = _pushes(db)[-1].id
+    worker_process()
+    assert wait_until(lambda: _push_state(db, push_id) == "sent", timeout=20)
     [got] = fake_fcm.requests
     assert got.token == device.push_token
     assert got.data == {"type": "sync", "job_id": str(job.id), "reason": "changed"}
     assert got.notification["body"] == "Boiler service, take 5"
     push = _pushes(db)[-1]
-    assert (push.state, push.coalesced, push.attempts) == ("sent", 5, 1)
+    assert (push.id, push.coalesced, push.attempts) == (push_id, 5, 1)
 
 
 def test_a_burst_over_several_jobs_is_one_push_per_device(
-    fcm_app, db, fake_fcm, phone, new_job, portal_actor, run_push_worker, monkeypatch
+    fcm_app, db, fake_fcm, phone, new_job, monkeypatch, worker_process
 ):
     monkeypatch.setitem(fcm_app.config, "PUSH_COALESCE_SECONDS", 1)
     tech, device = phone()
     created = [new_job(title=f"Visit {i}", assignee=tech) for i in range(3)]
-    time.sleep(2.1)
-    run_push_worker()
+    [push] = _pushes(db)
+    worker_process()
+    assert wait_until(lambda: _push_state(db, push.id) == "sent", timeout=20)
 
     [got] = fake_fcm.requests
     assert got.data["type"] == "sync"
@@ -153,7 +161,8 @@ def test_persistent_server_error_fails_after_bounded_attempts_without_holding_th
     push_id = _pushes(db)[0].id
 
     # While the broken phone's push waits for its retry, the worker sends other pushes.
-    time.sleep(0.3)
+    assert wait_until(lambda: _push_state(db, push_id) == "retrying", timeout=15)
+    db.session.rollback()  # write from a fresh transaction: SQLite refuses to upgrade a read
     new_job(assignee=fine)
     assert wait_until(lambda: fake_fcm.delivered, timeout=15)
     assert fake_fcm.delivered[0].token == fine_phone.push_token
@@ -222,27 +231,6 @@ def test_a_refused_service_account_fails_the_push_with_a_clear_error(
     assert "OAuth access token refused" in push.last_error and "invalid_grant" in push.last_error
     assert fake_fcm.requests == []
     assert db.session.get(Device, device.id).push_token == device.push_token  # token kept
-
-
-def test_the_send_task_sends_one_named_push_when_it_is_due(
-    fcm_app, db, fake_fcm, phone, new_job, monkeypatch, run_push_worker
-):
-    from portal.integrations.queue import QueueName, enqueue
-
-    monkeypatch.setitem(fcm_app.config, "PUSH_COALESCE_SECONDS", 30)  # not due by itself
-    tech, device = phone()
-    new_job(assignee=tech)
-    [push] = _pushes(db)
-    enqueue("workers.push.send", push.id, queue_name=QueueName.PUSH)
-    run_push_worker()
-    assert fake_fcm.requests == [] and _push_state(db, push.id) == "queued"
-
-    push.next_attempt_at = utcnow()
-    db.session.commit()
-    enqueue("workers.push.send", push.id, queue_name=QueueName.PUSH)
-    run_push_worker()
-    [got] = fake_fcm.requests
-    assert got.token == device.push_token and _push_state(db, push.id) == "sent"
 
 
 def test_the_sweeper_sends_a_push_whose_send_task_redis_lost(

@@ -22,6 +22,7 @@ from portal.models import (
     ActionType,
     Device,
     InboxMessage,
+    Job,
     JobFile,
     PendingPhoto,
     Right,
@@ -79,7 +80,14 @@ def apply(message: InboxMessage) -> None:
         _photo(job, str(payload["file_id"]), technician, device, message, actor)
 
 
-def _photo(job, file_id: str, technician: User, device, message: InboxMessage, actor) -> None:
+def _photo(
+    job: Job,
+    file_id: str,
+    technician: User,
+    device: Device | None,
+    message: InboxMessage,
+    actor: job_ops.Actor,
+) -> None:
     """Note the photo; one whose file is still on the phone becomes a pending photo.
 
     The upload itself records an arrived photo in the job's history (files.add_file), so

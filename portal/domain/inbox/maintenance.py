@@ -26,7 +26,7 @@ def check() -> dict[str, int]:
     worker died, Redis lost its queues): they are enqueued again. Enqueueing a line that is
     in fact fine costs one no-op task; it never applies anything twice.
     """
-    from portal.integrations.queue import QueueName, enqueue
+    from portal.integrations.queue import QueueName, Task, enqueue
 
     failed = set(
         db.session.scalars(
@@ -42,9 +42,9 @@ def check() -> dict[str, int]:
     db.session.rollback()
     idle = {j for j in pending - failed if not processor.line_is_locked(j)}
     for job_id in sorted(failed):
-        enqueue("workers.inbox.process_line", job_id, True, queue_name=QueueName.INBOX)
+        enqueue(Task.PROCESS_LINE, job_id, True, queue_name=QueueName.INBOX)
     for job_id in sorted(idle):
-        enqueue("workers.inbox.process_line", job_id, False, queue_name=QueueName.INBOX)
+        enqueue(Task.PROCESS_LINE, job_id, False, queue_name=QueueName.INBOX)
     return {"retried_lines": len(failed), "requeued_lines": len(idle)}
 
 

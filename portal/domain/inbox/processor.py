@@ -46,6 +46,7 @@ from portal.effects import after_commit
 from portal.extensions import db, get_redis
 from portal.integrations import realtime
 from portal.models import (
+    UNFINISHED_STATES,
     ErrorCategory,
     InboxAttempt,
     InboxLineMark,
@@ -57,7 +58,6 @@ from portal.models import (
 log = logging.getLogger(__name__)
 
 LOCK_PREFIX = "fieldsync:inbox:line:"
-UNFINISHED = (MessageState.QUEUED.value, MessageState.PROCESSING.value, MessageState.FAILED.value)
 WORKER_NAME = f"{socket.gethostname()}.{os.getpid()}"
 
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"  # noqa: E501
@@ -70,7 +70,7 @@ class LineLock:
     def __init__(self, job_id: int):
         self.key = f"{LOCK_PREFIX}{job_id}"
         self.token = uuid.uuid4().hex
-        self.ttl_ms = int(current_app.config.get("INBOX_LOCK_SECONDS", 30) * 1000)
+        self.ttl_ms = current_app.config["INBOX_LOCK_SECONDS"] * 1000
 
     def acquire(self) -> bool:
         return bool(get_redis().set(self.key, self.token, nx=True, px=self.ttl_ms))
@@ -104,10 +104,10 @@ def _emit(message_id: int, job_id: int) -> None:
 
 def enqueue_line(job_id: int, retry_failed: bool = False) -> None:
     """After commit, have a worker process the job's line."""
-    from portal.integrations.queue import QueueName, enqueue
+    from portal.integrations.queue import QueueName, Task, enqueue
 
     args = (job_id, True) if retry_failed else (job_id,)
-    after_commit(enqueue, "workers.inbox.process_line", *args, queue_name=QueueName.INBOX)
+    after_commit(enqueue, Task.PROCESS_LINE, *args, queue_name=QueueName.INBOX)
 
 
 # --- the order of a line --------------------------------------------------------------------
@@ -135,7 +135,7 @@ def predecessor_arrived(message: InboxMessage) -> bool:
 def _unfinished(job_id: int) -> list[InboxMessage]:
     query = (
         select(InboxMessage)
-        .where(InboxMessage.job_id == job_id, InboxMessage.state.in_(UNFINISHED))
+        .where(InboxMessage.job_id == job_id, InboxMessage.state.in_(UNFINISHED_STATES))
         .order_by(InboxMessage.seq, InboxMessage.id)
     )
     return list(db.session.scalars(query))
@@ -207,7 +207,7 @@ def _blocked(message: InboxMessage) -> bool:
     earlier = and_(
         InboxMessage.job_id == message.job_id,
         InboxMessage.id != message.id,
-        InboxMessage.state.in_(UNFINISHED),
+        InboxMessage.state.in_(UNFINISHED_STATES),
         InboxMessage.device_id.is_not_distinct_from(message.device_id),
         InboxMessage.seq < message.seq,
     )

@@ -7,8 +7,12 @@ are computed in SQL so the list can be filtered by them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, timedelta, tzinfo
+from datetime import date, timedelta
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
@@ -26,8 +30,23 @@ from portal.models import (
     User,
 )
 
+UTC_ZONE = ZoneInfo("UTC")
 STORED = [s.value for s in MessageState]
-SHOWN = ["queued", "waiting", "held", "processing", "failed", "completed", "discarded"]
+
+
+class Shown(str, Enum):
+    """A message's state as the inbox shows it: the stored states, and held and waiting."""
+
+    QUEUED = MessageState.QUEUED.value
+    WAITING = "waiting"  # queued while its predecessor has not arrived
+    HELD = "held"  # queued behind a failed action of the same device on the job
+    PROCESSING = MessageState.PROCESSING.value
+    FAILED = MessageState.FAILED.value
+    COMPLETED = MessageState.COMPLETED.value
+    DISCARDED = MessageState.DISCARDED.value
+
+
+SHOWN = [s.value for s in Shown]
 CATEGORIES = [c.value for c in ErrorCategory]
 
 _other = aliased(InboxMessage)
@@ -41,7 +60,9 @@ _queued = InboxMessage.state == MessageState.QUEUED.value
 IS_HELD = and_(_queued, _failed_in_job)
 IS_WAITING = and_(_queued, ~_failed_in_job, InboxMessage.wait_reason.is_not(None))
 SHOWN_STATE = case(
-    (IS_HELD, literal("held")), (IS_WAITING, literal("waiting")), else_=InboxMessage.state
+    (IS_HELD, literal(Shown.HELD.value)),
+    (IS_WAITING, literal(Shown.WAITING.value)),
+    else_=InboxMessage.state,
 )
 
 
@@ -59,10 +80,10 @@ class Filter:
     # Still waiting (queued, held, waiting, processing) after INBOX_OVERDUE_MINUTES.
     overdue: bool = False
     # The zone whose local days date_from and date_to are (the viewer's); not a URL argument.
-    zone: tzinfo = field(default=UTC, compare=False, repr=False, metadata={"arg": False})
+    zone: ZoneInfo = field(default=UTC_ZONE, compare=False, repr=False, metadata={"arg": False})
 
     @classmethod
-    def from_args(cls, args, zone: tzinfo = UTC) -> Filter:
+    def from_args(cls, args: Mapping[str, Any], zone: ZoneInfo = UTC_ZONE) -> Filter:
         def as_int(name: str) -> int | None:
             return params.whole((args.get(name) or "").strip().lstrip("#"))
 
@@ -94,13 +115,13 @@ class Filter:
                 out[f.name] = "1" if value is True else str(value)
         return out
 
-    def apply(self, query: Select, skip_state: bool = False) -> Select:
+    def apply(self, query: Select[Any], skip_state: bool = False) -> Select[Any]:
         if self.state and not skip_state:
-            if self.state == "held":
+            if self.state == Shown.HELD.value:
                 query = query.where(IS_HELD)
-            elif self.state == "waiting":
+            elif self.state == Shown.WAITING.value:
                 query = query.where(IS_WAITING)
-            elif self.state == "queued":
+            elif self.state == Shown.QUEUED.value:
                 query = query.where(_queued, ~IS_HELD, ~IS_WAITING)
             else:
                 query = query.where(InboxMessage.state == self.state)
@@ -125,7 +146,7 @@ class Filter:
         return query
 
 
-def messages(flt: Filter, page: int = 1, per_page: int = 50) -> tuple[list, int]:
+def messages(flt: Filter, page: int = 1, per_page: int = 50) -> tuple[list[Any], int]:
     """Return ([(message, shown state)], total) for one page of the filtered list."""
     base = flt.apply(select(InboxMessage, SHOWN_STATE.label("shown")))
     total = db.session.scalar(flt.apply(select(func.count(InboxMessage.id)))) or 0
@@ -148,11 +169,11 @@ def counts(flt: Filter | None = None) -> dict[str, int]:
     query = select(SHOWN_STATE, func.count(InboxMessage.id)).group_by(SHOWN_STATE)
     if flt is not None:
         query = flt.apply(query, skip_state=True)
-    found = dict(db.session.execute(query).all())
+    found: dict[str, int] = {state: n for state, n in db.session.execute(query).all()}
     return {s: int(found.get(s, 0)) for s in SHOWN}
 
 
-def last_days(days: int = 7, zone: tzinfo = UTC) -> list[dict]:
+def last_days(days: int = 7, zone: ZoneInfo = UTC_ZONE) -> list[dict[str, Any]]:
     """Return, per local day of ``zone`` of the last ``days`` (oldest first), counts per state.
 
     Days are bucketed by their UTC bounds in SQL (portable, and exact on 23- and 25-hour

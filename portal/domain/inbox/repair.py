@@ -7,6 +7,8 @@ the job's line so the rest of it goes on at once.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from portal.domain import jsonsafe
 from portal.domain.errors import ValidationError
 from portal.domain.inbox import processor
@@ -18,7 +20,7 @@ from portal.models import InboxAudit, InboxMessage, MessageState, User, utcnow
 FAILED = MessageState.FAILED.value
 
 
-def _snapshot(message: InboxMessage) -> dict:
+def _snapshot(message: InboxMessage) -> dict[str, Any]:
     return {
         "state": message.state,
         "payload": message.payload,
@@ -27,7 +29,9 @@ def _snapshot(message: InboxMessage) -> dict:
     }
 
 
-def _audit(message: InboxMessage, user: User | None, action: str, before: dict, note: str = ""):
+def _audit(
+    message: InboxMessage, user: User | None, action: str, before: dict[str, Any], note: str = ""
+) -> None:
     db.session.add(
         InboxAudit(
             message_id=message.id,
@@ -68,7 +72,7 @@ def discard(message: InboxMessage, user: User, note: str = "") -> None:
     processor.enqueue_line(message.job_id)
 
 
-def parse_payload(text: str, kind: str) -> dict:
+def parse_payload(text: str, kind: str) -> dict[str, Any]:
     """Parse and validate an edited payload; raise ValidationError naming the problem."""
     try:
         payload = jsonsafe.loads(text or "")
@@ -82,7 +86,7 @@ def parse_payload(text: str, kind: str) -> dict:
     problem = payload_problem(kind, payload)
     if problem:
         raise ValidationError(problem[1], "payload")
-    return payload
+    return cast(dict[str, Any], payload)  # payload_problem refused anything but an object
 
 
 def edit_payload(message: InboxMessage, text: str, user: User, note: str = "") -> None:

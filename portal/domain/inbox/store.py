@@ -55,7 +55,7 @@ class Action:
     job_id: int
     seq: int
     type: str
-    payload: dict
+    payload: dict[str, Any]
     created_at: datetime | None
 
     @property
@@ -63,7 +63,7 @@ class Action:
         return payload_hash(self.job_id, self.seq, self.type, self.payload)
 
 
-def payload_hash(job_id: int, seq: int, type_: str, payload: dict) -> str:
+def payload_hash(job_id: int, seq: int, type_: str, payload: dict[str, Any]) -> str:
     """Return the sha256 of the action's canonical JSON (what makes a duplicate)."""
     canonical = json.dumps(
         {"job_id": job_id, "seq": seq, "type": type_, "payload": payload},
@@ -154,7 +154,7 @@ def _raw_id(raw: Any) -> str | None:
     return value[:100] if isinstance(value, str) and storable_text(value[:100]) else None
 
 
-def _answer(existing: InboxMessage | tuple, action: Action, technician: User) -> dict:
+def _answer(existing: tuple[Any, ...], action: Action, technician: User) -> dict[str, Any]:
     tech_id, digest = existing[0], existing[1]
     if tech_id == technician.id and digest == action.payload_hash:
         return {"id": action.id, "state": "duplicate"}
@@ -204,7 +204,7 @@ UNKNOWN_JOB = {
 }
 
 
-def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict]:
+def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict[str, Any]]:
     """Store a batch of uploaded actions; return one result per action, in order."""
     parsed: list[Action | Malformed] = []
     for raw in raw_actions:
@@ -223,7 +223,7 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
             known[row.action_id] = (row.technician_id, row.payload_hash)
     theirs = assignments.ever_assigned({a.job_id for a in good}, technician.id)
     seqs = _used_seqs(device, good)
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     lines: set[int] = set()
     now = utcnow()
     for raw, action in zip(raw_actions, parsed, strict=True):
@@ -248,7 +248,7 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
             result = _insert(action, technician, device, now, known)
             if result["state"] == "accepted":
                 seqs[(action.job_id, action.seq)] = action.id
-        if result["state"] in ("accepted", "duplicate"):
+        if result["state"] in ("accepted", "duplicate") and isinstance(action, Action):
             lines.add(action.job_id)
         results.append(result)
     # A duplicate re-announces its line too: the first upload's enqueue may have been lost.
@@ -257,7 +257,9 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
     return results
 
 
-def _insert(action: Action, technician: User, device: Device, now: datetime, known: dict) -> dict:
+def _insert(
+    action: Action, technician: User, device: Device, now: datetime, known: dict[str, Any]
+) -> dict[str, Any]:
     message = InboxMessage(
         action_id=action.id,
         device_id=device.id,

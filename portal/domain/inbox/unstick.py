@@ -158,7 +158,7 @@ def holding(message: InboxMessage) -> InboxMessage | None:
 
 def overdue_before(now: datetime | None = None) -> datetime:
     """Return the receipt time before which an unfinished action counts as overdue."""
-    minutes = current_app.config.get("INBOX_OVERDUE_MINUTES", 60)
+    minutes = current_app.config["INBOX_OVERDUE_MINUTES"]
     return (now or utcnow()) - timedelta(minutes=minutes)
 
 
@@ -187,7 +187,7 @@ def overdue_counts(now: datetime | None = None) -> dict:
         )
     ).one()
     return {
-        "minutes": current_app.config.get("INBOX_OVERDUE_MINUTES", 60),
+        "minutes": current_app.config["INBOX_OVERDUE_MINUTES"],
         "actions": actions or 0,
         "oldest": oldest,
         "photos": photos or 0,

@@ -17,16 +17,17 @@ import logging
 import random
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, or_, select, update
+from flask import current_app
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
 
 from portal.domain.push import triggers
-from portal.domain.push.triggers import FLUSH_TASK, not_before, setting
+from portal.domain.push.triggers import not_before
 from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import fcm
-from portal.integrations.queue import QueueName, enqueue
+from portal.integrations.queue import QueueName, Task, enqueue
 from portal.models import Device, Push, PushState, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,12 @@ LEASE = timedelta(minutes=5)  # a claimed push is due again after this if its wo
 def retry_delay(attempt: int, retry_after: float | None) -> float:
     """Return seconds until the next attempt: Retry-After if FCM gave one, else back-off."""
     if retry_after is not None:
-        ceiling = setting("PUSH_RETRY_AFTER_MAX_SECONDS", 3600.0)
+        ceiling = current_app.config["PUSH_RETRY_AFTER_MAX_SECONDS"]
         # A little jitter on top, never below what FCM asked for.
-        return min(retry_after, ceiling) * (1 + random.uniform(0, 0.1))
-    base = setting("PUSH_RETRY_BASE_SECONDS", 5.0)
-    cap = setting("PUSH_RETRY_MAX_SECONDS", 300.0)
-    step = min(cap, base * (2 ** max(0, attempt - 1)))
+        return float(min(retry_after, ceiling) * (1 + random.uniform(0, 0.1)))
+    base = current_app.config["PUSH_RETRY_BASE_SECONDS"]
+    cap = current_app.config["PUSH_RETRY_MAX_SECONDS"]
+    step = float(min(cap, base * (2 ** max(0, attempt - 1))))
     # "Equal jitter": at least half the step, so retries spread out but still back off.
     return step / 2 + random.uniform(0, step / 2)
 
@@ -71,25 +72,15 @@ def flush(budget_seconds: float = 60.0, batch: int = 50) -> int:
             return handled
         handled += len(_send_claimed(rows))
         if time.monotonic() - started > budget_seconds:
-            enqueue(FLUSH_TASK, queue_name=QueueName.PUSH)
+            enqueue(Task.FLUSH_PUSHES, queue_name=QueueName.PUSH)
             return handled
 
 
-def deliver(push_id: int) -> str:
-    """Send push ``push_id`` now if it is due; return the state it is in afterwards."""
-    outcome = _send_claimed(_claim([push_id], utcnow()))
-    if push_id in outcome:
-        return outcome[push_id]
-    state = db.session.scalar(select(Push.state).where(Push.id == push_id))
-    db.session.rollback()
-    return state or "missing"
-
-
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(Push.next_attempt_at.is_(None), Push.next_attempt_at <= now)
 
 
-def _claim(ids: Any, now: datetime) -> list:
+def _claim(ids: Any, now: datetime) -> list[Any]:
     """Count an attempt on each due push among ``ids`` and lease it; return the claimed rows."""
     rows = db.session.execute(
         update(Push)
@@ -109,14 +100,14 @@ def _claim(ids: Any, now: datetime) -> list:
         .execution_options(synchronize_session=False)
     ).all()
     db.session.commit()
-    return rows
+    return list(rows)
 
 
-def _send_claimed(rows: list) -> dict[int, str]:
+def _send_claimed(rows: list[Any]) -> dict[int, str]:
     """Send the claimed pushes one by one; record every outcome in one commit."""
     if not rows:
         return {}
-    outcomes: dict[int, dict] = {}
+    outcomes: dict[int, dict[str, Any]] = {}
     if not fcm.configured():
         outcomes = {r.id: {"state": PushState.RECORDED.value} for r in rows}
         return _record(outcomes, [])
@@ -139,7 +130,7 @@ def _send_claimed(rows: list) -> dict[int, str]:
     return _record(outcomes, removed)
 
 
-def _send_one(row: Any, token: str, removed: list[tuple[int, str]]) -> dict:
+def _send_one(row: Any, token: str, removed: list[tuple[int, str]]) -> dict[str, Any]:
     """Send one claimed push; return the column values of its outcome."""
     message = fcm.Message(token, row.title, row.body, dict(row.data or {}), row.collapse_key)
     try:
@@ -148,7 +139,7 @@ def _send_one(row: Any, token: str, removed: list[tuple[int, str]]) -> dict:
         removed.append((row.device_id, token))
         return {"state": PushState.TOKEN_REMOVED.value, "last_error": str(exc)}
     except fcm.Retryable as exc:
-        if row.attempts >= int(setting("PUSH_MAX_ATTEMPTS", 5)):
+        if row.attempts >= current_app.config["PUSH_MAX_ATTEMPTS"]:
             return _failed(f"{exc} (gave up after {row.attempts} attempts)")
         at = not_before(retry_delay(row.attempts, exc.retry_after))
         return {"state": PushState.RETRYING.value, "last_error": str(exc), "next_attempt_at": at}
@@ -161,21 +152,21 @@ def _send_one(row: Any, token: str, removed: list[tuple[int, str]]) -> dict:
     return {"state": PushState.SENT.value, "fcm_message_name": name, "sent_at": utcnow()}
 
 
-def _failed(error: str) -> dict:
+def _failed(error: str) -> dict[str, Any]:
     return {"state": PushState.FAILED.value, "last_error": error}
 
 
-def _record(outcomes: dict[int, dict], removed: list[tuple[int, str]]) -> dict[int, str]:
+def _record(outcomes: dict[int, dict[str, Any]], removed: list[tuple[int, str]]) -> dict[int, str]:
     """Write the outcomes and token removals, commit, and schedule the retries."""
     # One executemany per shape of outcome (a success leaves last_error alone), not one
     # round trip per push: the database is the flush's other cost besides HTTP.
-    groups: dict[tuple[str, ...], list[dict]] = {}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for push_id, values in outcomes.items():
         values.setdefault("next_attempt_at", None)
         groups.setdefault(tuple(sorted(values)), []).append({"push_id": push_id, **values})
         if values["next_attempt_at"] is not None:
             after_commit(triggers.schedule_flush, values["next_attempt_at"])
-    table = Push.__table__
+    table = cast(Table, Push.__table__)
     for keys, params in groups.items():
         statement = (
             table.update()

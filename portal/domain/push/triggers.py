@@ -13,7 +13,6 @@ The sending itself (retries, token removal) lives in :mod:`portal.domain.push.se
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -23,7 +22,7 @@ from sqlalchemy import or_, select
 from portal.effects import after_commit
 from portal.extensions import db, get_redis
 from portal.integrations import fcm
-from portal.integrations.queue import QueueName, enqueue
+from portal.integrations.queue import QueueName, Task, enqueue
 from portal.models import Device, Job, Push, PushJob, PushState, Status, utcnow
 
 
@@ -47,16 +46,7 @@ _RANK = {
     PushReason.UNASSIGNED.value: 2,
     PushReason.CANCELLED.value: 2,
 }
-FLUSH_TASK = "workers.push.flush"
 _FLUSH_FLAG = "fieldsync:push:flush-pending"
-
-
-def setting(name: str, default: float) -> float:
-    """Return a numeric push setting from the app config, else the environment, else default."""
-    value = current_app.config.get(name)
-    if value in (None, ""):
-        value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
 
 
 def job_changed(job: Job, technician_id: int, reason: PushReason, from_device: bool) -> None:
@@ -80,7 +70,7 @@ def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
     ).all()
     if not devices:
         return
-    window = setting("PUSH_COALESCE_SECONDS", 2.0)
+    window = current_app.config["PUSH_COALESCE_SECONDS"]
     send = fcm.configured()
     for device in devices:
         pending = _pending(device.id, window)
@@ -152,7 +142,7 @@ def _describe(push: Push, job: Job, reason: str, job_ids: list[int]) -> None:
         data["job_ids"] = ",".join(str(i) for i in job_ids)
         refs = db.session.scalars(select(Job.reference).where(Job.id.in_(job_ids))).all()
         push.title = f"{len(job_ids)} jobs changed"
-        push.body = _clip(", ".join(sorted(refs)), 400)
+        push.body = _clip(", ".join(sorted(r for r in refs if r)), 400)
         push.collapse_key = "fieldsync-jobs"
     else:
         push.title, push.body = notification_text(job, reason)
@@ -192,9 +182,9 @@ def schedule_flush(due: datetime | None) -> None:
     """
     if due is not None:
         job_id = f"push-flush-{int(due.timestamp())}"
-        enqueue(FLUSH_TASK, queue_name=QueueName.PUSH, at=due, job_id=job_id)
+        enqueue(Task.FLUSH_PUSHES, queue_name=QueueName.PUSH, at=due, job_id=job_id)
     elif get_redis().set(_FLUSH_FLAG, "1", nx=True, ex=60):
-        enqueue(FLUSH_TASK, queue_name=QueueName.PUSH)
+        enqueue(Task.FLUSH_PUSHES, queue_name=QueueName.PUSH)
 
 
 def clear_flush_flag() -> None:

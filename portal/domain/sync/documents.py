@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy import BindParameter, Integer, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from portal.models import InboxMessage, Job, JobFile, Status
@@ -42,7 +42,7 @@ _FILE_COLUMNS = (
 
 # Built once: an IN list is one array parameter on PostgreSQL, an expanding one elsewhere.
 _IDS_PG = any_(bindparam("ids", type_=ARRAY(Integer)))
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _JOBS_PG = select(*_JOB_COLUMNS).where(Job.id == _IDS_PG)
 _JOBS = select(*_JOB_COLUMNS).where(Job.id.in_(_IDS))
 _FILES_PG = select(*_FILE_COLUMNS).where(JobFile.job_id == _IDS_PG).order_by(JobFile.id)

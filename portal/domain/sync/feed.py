@@ -27,6 +27,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from flask import Flask
 from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -51,7 +52,7 @@ class _Entry(NamedTuple):
     savepoint: Any  # the savepoint it was asked for in (None: the transaction itself)
 
 
-def _append(technician_id: int, job_id: int, kind: FeedKind, message_id: int | None = None):
+def _append(technician_id: int, job_id: int, kind: FeedKind, message_id: int | None = None) -> None:
     session = db.session()
     entry = _Entry(
         technician_id,
@@ -79,7 +80,7 @@ def action_result(technician_id: int, job_id: int, message_id: int) -> None:
     _append(technician_id, job_id, FeedKind.ACTION_RESULT, message_id)
 
 
-def _reserve_statement(dialect: str):
+def _reserve_statement(dialect: str) -> Any:
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = make(SyncPosition).values(
         technician_id=bindparam("technician_id"), position=bindparam("count")
@@ -179,7 +180,7 @@ _LAST = select(SyncPosition.position).where(
 )
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """Hook the feed into every session's commit and rollback (idempotent)."""
     if not event.contains(Session, "before_commit", _before_commit):
         event.listen(Session, "before_commit", _before_commit)

@@ -25,12 +25,12 @@ from portal.domain.sync import feed
 from portal.domain.sync.documents import action_result, job_document, load_jobs, visible_to
 from portal.extensions import db
 from portal.models import (
+    UNFINISHED_STATES,
     Device,
     FeedEntry,
     FeedKind,
     InboxMessage,
     Job,
-    MessageState,
     Status,
     utcnow,
 )
@@ -42,11 +42,6 @@ NETWORKS = ("offline", "2g", "edge", "gprs", "3g", "lte", "5g", "wifi", "unknown
 # device polling an empty feed does not cost a write per pull.
 RECORD_EVERY = timedelta(seconds=30)
 
-OPEN_STATES = (
-    MessageState.QUEUED.value,
-    MessageState.PROCESSING.value,
-    MessageState.FAILED.value,
-)
 _SERIALIZERS: dict[str, URLSafeSerializer] = {}
 
 
@@ -111,9 +106,9 @@ def decode_cursor(cursor: str | None, technician_id: int) -> Cursor | None:
 
 @dataclass
 class Page:
-    jobs: list[dict] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
-    action_results: list[dict] = field(default_factory=list)
+    action_results: list[dict[str, Any]] = field(default_factory=list)
     position: int = 0
     has_more: bool = False
     after_job: int | None = None  # set while a first sync has more jobs to send
@@ -222,7 +217,7 @@ def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int
             select(InboxMessage)
             .where(
                 InboxMessage.device_id == device_id,
-                InboxMessage.state.in_(OPEN_STATES),
+                InboxMessage.state.in_(UNFINISHED_STATES),
             )
             .order_by(InboxMessage.id)
             .limit(MAX_LIMIT)
