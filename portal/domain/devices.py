@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -80,7 +81,7 @@ def _emit_changed(user_id: int) -> None:
     realtime.emit("device_changed", {"user_id": user_id}, realtime.Room.JOBS)
 
 
-def with_phone(user_ids) -> set[int]:
+def with_phone(user_ids: Iterable[int]) -> set[int]:
     """Return which of these technicians have a phone signed in now."""
     ids = list(set(user_ids))
     if not ids:

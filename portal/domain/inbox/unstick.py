@@ -20,9 +20,10 @@ both take the job's line lock first, so they never interleave with a worker on t
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ValidationError
@@ -71,7 +72,7 @@ class _LineHeld:
             )
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.lock.release()
 
 
@@ -162,7 +163,7 @@ def overdue_before(now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(minutes=minutes)
 
 
-def is_overdue_clause(now: datetime | None = None):
+def is_overdue_clause(now: datetime | None = None) -> ColumnElement[bool]:
     """SQL: the message waits (queued, held, waiting, processing) since before the limit."""
     return and_(
         or_(InboxMessage.state == QUEUED, InboxMessage.state == PROCESSING),
@@ -174,7 +175,7 @@ def is_overdue(message: InboxMessage, now: datetime | None = None) -> bool:
     return message.state in (QUEUED, PROCESSING) and message.received_at < overdue_before(now)
 
 
-def overdue_counts(now: datetime | None = None) -> dict:
+def overdue_counts(now: datetime | None = None) -> dict[str, Any]:
     """Return the overdue actions and photos, with the oldest of each, for the status page."""
     actions, oldest = db.session.execute(
         select(func.count(InboxMessage.id), func.min(InboxMessage.received_at)).where(
