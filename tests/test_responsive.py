@@ -26,12 +26,7 @@ pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"phone": (390, 844), "tablet": (768, 1024)}
 # Copied into docs/screenshots/ for the README when FIELDSYNC_UPDATE_SCREENSHOTS=1.
-README_SHOTS = {
-    "phone-dispatcher-board",
-    "phone-dispatcher-jobs",
-    "phone-admin-user",
-    "tablet-dispatcher-board",
-}
+README_SHOTS = {"phone-dispatcher-board", "tablet-dispatcher-board", "phone-admin-user"}
 
 # Every visible piece of text on the page, as the boxes of its rendered lines clipped by the
 # boxes that hide their overflow; returns the pairs of different texts whose boxes overlap.

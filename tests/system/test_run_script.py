@@ -23,8 +23,10 @@ pytestmark = pytest.mark.skipif(
 START_TIMEOUT = 180  # a first run migrates a new database and loads the demo data
 
 
-def marked_processes(mark: str) -> list[tuple[int, str]]:
-    """Return (pid, command line) of every live process whose environment carries ``mark``."""
+def marked_processes(mark: str, groups: set[int] = frozenset()) -> list[tuple[int, str]]:
+    """Return (pid, command line) of every live process of a run: its environment carries
+    ``mark``, or it is in one of the process ``groups`` (redis-server overwrites its
+    environment with its process title)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -35,9 +37,11 @@ def marked_processes(mark: str) -> list[tuple[int, str]]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # gone meanwhile, or not ours
             continue
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":  # exited, waiting for its parent to reap it
+        state, _, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if state == "Z":  # exited, waiting for its parent to reap it
             continue
-        if f"FIELDSYNC_RUN_TEST_MARK={mark}".encode() in environ.split(b"\0"):
+        marked = f"FIELDSYNC_RUN_TEST_MARK={mark}".encode() in environ.split(b"\0")
+        if marked or int(pgrp) in groups:
             found.append((int(entry.name), cmdline.strip()))
     return found
 
@@ -114,6 +118,7 @@ def test_run_script_stops_everything_it_started(tmp_path, nohup, signum):
             start_new_session=True,  # the test's own clean-up handle, should run.sh fail
             preexec_fn=ignore_interrupts if nohup else None,
         )
+    groups: set[int] = set()
     try:
         pids_file = tmp_path / "instance" / "run.pids"
         wait_until(pids_file.exists, START_TIMEOUT, "processes started", proc, log)
@@ -124,7 +129,8 @@ def test_run_script_stops_everything_it_started(tmp_path, nohup, signum):
             proc,
             log,
         )
-        started = marked_processes(mark)
+        groups = {int(pid) for pid in pids_file.read_text().split()}
+        started = marked_processes(mark, groups)
         commands = " | ".join(cmd for _, cmd in started)
         for part in ("redis-server", " run ", " worker", " cron"):
             assert part in commands, f"{part.strip()} is not running: {commands}"
@@ -133,13 +139,13 @@ def test_run_script_stops_everything_it_started(tmp_path, nohup, signum):
         proc.send_signal(signum)
         assert proc.wait(60) == 128 + signum, log.read_text()
 
-        left = marked_processes(mark)
+        left = marked_processes(mark, groups)
         assert left == [], f"still running after {signum.name}: {left}\n{log.read_text()}"
         assert port_is_free(port), f"port {port} is still taken"
         assert port_is_free(redis_port), f"the private Redis's port {redis_port} is still taken"
         assert "Stopped." in log.read_text()
     finally:
-        for pid, _ in marked_processes(mark):
+        for pid, _ in marked_processes(mark, groups):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if proc.poll() is None:
