@@ -58,7 +58,6 @@ def users():
         state=state,
         roles=ROLE_FILTERS,
         recent=recent,
-        may_manage=lambda u: user_admin.may_manage(me(), u),
     )
 
 

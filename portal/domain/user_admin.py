@@ -9,6 +9,7 @@ manages everyone.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.domain import accounts, devices
 from portal.domain.accounts import AccountError
@@ -76,7 +77,13 @@ def create(actor: User | None, email: str, role: str, password: str, name: str =
     _role(actor, role)
     if len((name or "").strip()) > 120:
         raise AccountError("Give a name of at most 120 characters.", "name")
-    user = accounts.create_user(email, role, password, name)
+    try:
+        # A savepoint: two admins adding the same email at once meet at the unique index.
+        with db.session.begin_nested():
+            user = accounts.create_user(email, role, password, name)
+    except IntegrityError:
+        email = accounts.normalize_email(email)
+        raise AccountError(f"A user with the email {email} already exists.", "email") from None
     audit(user, actor, "created", after={"email": user.email, "role": user.role, "name": user.name})
     return user
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from portal.domain import user_admin
+from portal.domain.accounts import AccountError
 from portal.models import Device, TechnicianRight, User, UserAudit
 from tests.api.conftest import sign_in  # noqa: F401  (the fixture: a phone signed in)
-from tests.conftest import ROOT, PortalClient
+from tests.conftest import BACKEND, ROOT, PortalClient
 from tests.security.conftest import IsolatedClient
 
 
@@ -340,3 +345,51 @@ def test_the_command_line_is_recorded_as_such(app, db, base_env, make_user):
     assert history(db, user) == [("deactivated", None), ("reactivated", None), ("password", None)]
     admin = browser(app, make_user("admin"))
     assert "by the command line" in admin.get(f"/admin/users/{user.id}").text
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="two writers at once need PostgreSQL")
+def test_two_admins_adding_the_same_email_at_once_get_one_user_and_a_form_error(app, make_user, db):
+    first_id, second_id = make_user("admin").id, make_user("admin").id
+    db.session.remove()
+    first_added = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        # Its check finds no such user yet (the first is not committed); its insert then
+        # waits on the unique index until the first commits.
+        with app.app_context():
+            try:
+                actor = db.session.get(User, second_id)
+                first_added.wait(10)
+                user_admin.create(actor, "same@example.com", "technician", "long-enough-2")
+                db.session.commit()
+                outcome["second"] = "added"
+            except AccountError as exc:
+                db.session.rollback()
+                outcome["second"] = str(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with app.app_context():
+        user_admin.create(
+            db.session.get(User, first_id), "same@example.com", "dispatcher", "long-enough-1"
+        )
+        first_added.set()
+        with db.engine.connect() as watcher:  # the second writer is blocked on our row
+            for _ in range(200):
+                waiting = watcher.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )
+                ).scalar()
+                if waiting:
+                    break
+                watcher.rollback()
+                time.sleep(0.05)
+        db.session.commit()
+    thread.join(30)
+    assert outcome["second"] == "A user with the email same@example.com already exists."
+    users = db.session.scalars(select(User).where(User.email == "same@example.com")).all()
+    assert [u.role for u in users] == ["dispatcher"]
+    assert [a for a, _ in history(db, users[0])] == ["created"]
