@@ -33,6 +33,7 @@ NAV = [
     ("Pushes", "admin.pushes", Role.ADMIN),
     ("Configuration", "admin.index", Role.ADMIN),
     ("Status", "admin.status", Role.ADMIN),
+    ("Users", "admin.users", Role.ADMIN),
 ]
 
 

@@ -6,4 +6,12 @@ from portal.models import Role
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 protect_blueprint(bp, Role.ADMIN)
 
-from portal.admin import company, config, pushes, status, users, views  # noqa: E402,F401
+from portal.admin import (  # noqa: E402,F401
+    company,
+    config,
+    pushes,
+    status,
+    user_actions,
+    users,
+    views,
+)

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 import click
 from sqlalchemy import func, select
 
-from portal.domain import accounts, timezones
+from portal.domain import accounts, timezones, user_admin
 from portal.domain import jobs as job_ops
 from portal.extensions import db, sqlite_writer
 from portal.models import Job, Role, User
@@ -25,7 +25,7 @@ def users_create(email: str, role: str, password: str, name: str) -> None:
     """Add a portal user or a technician."""
     sqlite_writer.set(True)
     try:
-        user = accounts.create_user(email, role, password, name)
+        user = user_admin.create(None, email, role, password, name)
         db.session.commit()
     except accounts.AccountError as exc:
         db.session.rollback()
@@ -48,7 +48,7 @@ def users_password(email: str, password: str) -> None:
     sqlite_writer.set(True)
     user = _user(email)
     try:
-        accounts.change_password(user, password)
+        user_admin.reset_password(None, user, password)
     except accounts.AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -62,7 +62,7 @@ def users_deactivate(email: str) -> None:
     """Stop a user from signing in; their sessions end and their phones are signed out."""
     sqlite_writer.set(True)
     user = _user(email)
-    accounts.set_active(user, False)
+    user_admin.set_active(None, user, False)
     db.session.commit()
     click.echo(f"{user.email} is deactivated and signed out everywhere.")
 
@@ -73,7 +73,7 @@ def users_activate(email: str) -> None:
     """Let a deactivated user sign in again."""
     sqlite_writer.set(True)
     user = _user(email)
-    accounts.set_active(user, True)
+    user_admin.set_active(None, user, True)
     db.session.commit()
     click.echo(f"{user.email} may sign in again.")
 

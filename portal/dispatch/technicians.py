@@ -6,12 +6,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from portal import localtime
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import day_bounds
-from portal.domain import devices as device_ops
+from portal.domain import user_admin
 from portal.extensions import db
 from portal.models import Device, Job, Role, Status, User
 
@@ -75,7 +76,7 @@ def device_revoke(device_id: int):
     if device is None:
         abort(404, description="There is no such device.")
     owner = device.user.display_name
-    device_ops.revoke(device)
+    user_admin.revoke_device(current_user._get_current_object(), device)
     db.session.commit()
     flash(f"The sign-in of {owner}'s {device.platform or 'device'} was revoked.", "success")
     return redirect(url_for("dispatch.technicians"))

@@ -27,6 +27,7 @@ from portal.models.job import (
 from portal.models.push import Push, PushJob, PushState
 from portal.models.setting import CompanySetting
 from portal.models.user import LoginThrottle, Right, Role, TechnicianRight, User
+from portal.models.user_audit import UserAudit
 
 __all__ = [
     "UNFINISHED_STATES",
@@ -61,6 +62,7 @@ __all__ = [
     "StatusTransition",
     "TechnicianRight",
     "User",
+    "UserAudit",
     "UTCDateTime",
     "utcnow",
 ]
