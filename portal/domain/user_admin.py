@@ -8,6 +8,8 @@ manages everyone.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,8 +27,8 @@ def audit(
     user: User,
     actor: User | None,
     action: str,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
     note: str = "",
 ) -> UserAudit:
     """Record one change to ``user`` by ``actor``."""
