@@ -74,7 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     localtime.init_app(app)
     effects.init_app(app)
 
-    from portal.domain import feed
+    from portal.domain.sync import feed
 
     feed.init_app(app)
 

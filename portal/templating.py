@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, url_for
 
-from portal.domain.push import pushes_for_job
+from portal.domain.push.triggers import pushes_for_job
 from portal.models import Role, Status
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from portal.domain import inbox
+from portal.domain.inbox import processor
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ def process_line(job_id: int, retry_failed: bool = False) -> dict[str, int]:
     Never raises: a database outage is logged and the checker picks the line up later.
     """
     try:
-        return inbox.process_line(int(job_id), retry_failed)
+        return processor.process_line(int(job_id), retry_failed)
     except Exception:
         log.exception("inbox line %s could not be processed; the checker will retry", job_id)
         return {"error": 1}

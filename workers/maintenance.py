@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from portal.domain import inbox_admin, push_sender, retention
+from portal.domain import retention
 from portal.domain.health import PERIODIC_RUNS_KEY
+from portal.domain.inbox import maintenance as inbox_maintenance
+from portal.domain.push import sender
 from portal.extensions import get_redis
 
 
@@ -22,7 +24,7 @@ def _mark(name: str, started: float, result: dict) -> None:
 def check_inbox() -> dict:
     """Retry failed inbox messages and re-enqueue idle lines."""
     started = time.time()
-    result: dict = inbox_admin.check()
+    result: dict = inbox_maintenance.check()
     _mark("inbox-checker", started, result)
     return result
 
@@ -30,7 +32,7 @@ def check_inbox() -> dict:
 def clean_inbox() -> dict:
     """Delete completed inbox messages older than the retention period."""
     started = time.time()
-    result: dict = inbox_admin.clean()
+    result: dict = inbox_maintenance.clean()
     _mark("inbox-cleaner", started, result)
     return result
 
@@ -46,6 +48,6 @@ def clean_history() -> dict:
 def sweep_pushes() -> dict:
     """Send due pushes whose send task was lost (Redis lost its queue, a worker died)."""
     started = time.time()
-    result: dict = {"handled": push_sender.flush()}
+    result: dict = {"handled": sender.flush()}
     _mark("push-sweeper", started, result)
     return result

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from portal.domain import push_sender
+from portal.domain.push import sender
 
 
 def send(push_id: int) -> str:
     """Send push ``push_id`` (rescheduling itself on throttling); return its new state."""
-    return push_sender.deliver(push_id)
+    return sender.deliver(push_id)
 
 
 def flush() -> int:
     """Send every push whose coalescing window has closed; return how many were handled."""
-    return push_sender.flush()
+    return sender.flush()

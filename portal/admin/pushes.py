@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from portal import params
 from portal.admin import bp
-from portal.domain.push import PushReason
+from portal.domain.push.triggers import PushReason
 from portal.extensions import db
 from portal.models import Device, Job, Push, PushJob, PushState, Role, User
 

@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, select, update
 from werkzeug.exceptions import HTTPException
 
 from portal.domain import devices, jsonsafe
-from portal.domain.actions import storable_text
 from portal.domain.errors import AuthorizationError, ConflictError, DomainError
+from portal.domain.inbox.store import storable_text
 from portal.extensions import db, sqlite_writer
 from portal.models import Device, Role, User, utcnow
 

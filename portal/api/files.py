@@ -12,9 +12,9 @@ from portal import downloads
 from portal.api import bp
 from portal.api.common import ApiError, body_limit, current_device, current_technician, text
 from portal.domain import files as file_ops
-from portal.domain.actions import storable_text
+from portal.domain.inbox.store import storable_text
 from portal.domain.jobs import Actor
-from portal.domain.sync import visible_to
+from portal.domain.sync.documents import visible_to
 from portal.extensions import db
 from portal.models import FileKind, Job, JobFile, Right
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from portal.domain import actions, sync
+from portal.domain.inbox import store
+from portal.domain.sync import pull as sync_pull
 from portal.models import ActionType, MessageState, Status
 
 
@@ -72,8 +73,8 @@ ACTION = {
     "required": ["id", "job_id", "seq", "type", "payload"],
     "properties": {
         "id": {"type": "string", "format": "uuid"},
-        "job_id": {"type": "integer", "minimum": 1, "maximum": actions.MAX_INT},
-        "seq": {"type": "integer", "minimum": 1, "maximum": actions.MAX_INT},
+        "job_id": {"type": "integer", "minimum": 1, "maximum": store.MAX_INT},
+        "seq": {"type": "integer", "minimum": 1, "maximum": store.MAX_INT},
         "type": {"type": "string", "enum": [t.value for t in ActionType]},
         "payload": {"type": "object"},
         "created_at": {"type": "string", "format": "date-time"},
@@ -93,4 +94,4 @@ PUSH_RESULT = {
         "field": {"type": "string"},
     },
 }
-NETWORK = {"type": "string", "enum": list(sync.NETWORKS)}
+NETWORK = {"type": "string", "enum": list(sync_pull.NETWORKS)}

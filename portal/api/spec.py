@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from portal.api.schemas import ACTION, ACTION_RESULT, FILE_META, JOB, NETWORK, PUSH_RESULT
-from portal.domain import actions, sync
+from portal.domain.inbox import store
+from portal.domain.sync import pull as sync_pull
 
 
 def _ref(name: str) -> dict:
@@ -154,8 +155,8 @@ PATHS: dict[str, Any] = {
                 _query("cursor", {"type": "string"}, "opaque cursor from the last pull"),
                 _query(
                     "limit",
-                    {"type": "integer", "minimum": 1, "maximum": sync.MAX_LIMIT},
-                    f"feed entries per page (default {sync.DEFAULT_LIMIT})",
+                    {"type": "integer", "minimum": 1, "maximum": sync_pull.MAX_LIMIT},
+                    f"feed entries per page (default {sync_pull.DEFAULT_LIMIT})",
                 ),
                 _query(
                     "unsent_count",
@@ -207,7 +208,7 @@ PATHS: dict[str, Any] = {
                             "properties": {
                                 "actions": {
                                     "type": "array",
-                                    "maxItems": actions.MAX_BATCH,
+                                    "maxItems": store.MAX_BATCH,
                                     "description": (
                                         "Actions (see Action). The batch is answered per"
                                         " action: one that is not a well-formed Action is"

@@ -16,7 +16,9 @@ from portal.api.common import (
     json_body,
     writing,
 )
-from portal.domain import actions, sync, timezones
+from portal.domain import timezones
+from portal.domain.inbox import store
+from portal.domain.sync import pull as sync_pull
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -40,9 +42,12 @@ def _int_arg(name: str, minimum: int, maximum: int) -> int | None:
 def _network(raw: object) -> str | None:
     if raw is None:
         return None
-    if not isinstance(raw, str) or raw.lower() not in sync.NETWORKS:
+    if not isinstance(raw, str) or raw.lower() not in sync_pull.NETWORKS:
         raise ApiError(
-            400, "malformed", f"'network' must be one of: {', '.join(sync.NETWORKS)}.", "network"
+            400,
+            "malformed",
+            f"'network' must be one of: {', '.join(sync_pull.NETWORKS)}.",
+            "network",
         )
     return raw.lower()
 
@@ -51,27 +56,27 @@ def _network(raw: object) -> str | None:
 def pull():
     """Return what changed for this technician since the cursor."""
     device = device_ref()
-    limit = _int_arg("limit", 1, sync.MAX_LIMIT) or sync.DEFAULT_LIMIT
+    limit = _int_arg("limit", 1, sync_pull.MAX_LIMIT) or sync_pull.DEFAULT_LIMIT
     unsent = _int_arg("unsent_count", 0, 1_000_000)
     network = _network(request.args.get("network"))
     try:
-        page = sync.pull(device.user_id, device.id, request.args.get("cursor"), limit)
-    except sync.CursorError as exc:
+        page = sync_pull.pull(device.user_id, device.id, request.args.get("cursor"), limit)
+    except sync_pull.CursorError as exc:
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
-    except sync.CursorExpired as exc:
+    except sync_pull.CursorExpired as exc:
         raise ApiError(410, "cursor_expired", str(exc), "cursor") from None
     body = {
         "jobs": page.jobs,
         "removed": page.removed,
         "action_results": page.action_results,
-        "cursor": sync.encode_cursor(device.user_id, page.position, page.after_job),
+        "cursor": sync_pull.encode_cursor(device.user_id, page.position, page.after_job),
         "has_more": page.has_more,
         "server_time": utcnow().isoformat(),
         "timezone": timezones.company_zone_name(),
     }
-    if not page.has_more and sync.needs_recording(device, unsent, network):
+    if not page.has_more and sync_pull.needs_recording(device, unsent, network):
         with writing():
-            sync.record_sync(device, unsent, network)
+            sync_pull.record_sync(device, unsent, network)
     else:
         db.session.rollback()  # end the read transaction
     # Unsorted and compact: a page of 50 jobs is the largest answer devices poll for.
@@ -88,13 +93,13 @@ def push():
     raw_actions = data.get("actions")
     if not isinstance(raw_actions, list):
         raise ApiError(422, "malformed", "'actions' must be a list.", "actions")
-    if len(raw_actions) > actions.MAX_BATCH:
+    if len(raw_actions) > store.MAX_BATCH:
         # The schema states the limit (maxItems), so exceeding it is invalid input, like any
         # other schema violation: 422.
         raise ApiError(
             422,
             "too_many_actions",
-            f"Send at most {actions.MAX_BATCH} actions per batch.",
+            f"Send at most {store.MAX_BATCH} actions per batch.",
             "actions",
         )
     unsent = data.get("unsent_count")
@@ -106,7 +111,7 @@ def push():
         )
     network = _network(data.get("network"))
     device = current_device()
-    results = actions.store(current_technician(), device, raw_actions)
+    results = store.store(current_technician(), device, raw_actions)
     if unsent is not None:
         device.unsent_count = unsent
     if network is not None:

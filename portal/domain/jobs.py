@@ -14,14 +14,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal.domain import (  # noqa: F401 (counts: listeners)
-    assignments,
-    counts,
-    feed,
-    push,
-    transitions,
-)
+from portal.domain import assignments, counts, transitions  # noqa: F401 (counts: listeners)
 from portal.domain.errors import AuthorizationError, ConflictError, ValidationError
+from portal.domain.push import triggers
+from portal.domain.sync import feed
 from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import realtime
@@ -212,7 +208,7 @@ def update(
     _check_schedule(job)
     _record(job, actor, "updated", changes)
     if job.assignee_id is not None:
-        push.job_changed(job, job.assignee_id, push.PushReason.CHANGED, actor.from_device)
+        triggers.job_changed(job, job.assignee_id, triggers.PushReason.CHANGED, actor.from_device)
     return {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()}
 
 
@@ -252,9 +248,9 @@ def assign(
     _record(job, actor, "assigned" if technician else "unassigned", changes)
     if previous is not None:
         feed.remove(previous, job.id)
-        push.job_changed(job, previous, push.PushReason.UNASSIGNED, actor.from_device)
+        triggers.job_changed(job, previous, triggers.PushReason.UNASSIGNED, actor.from_device)
     if technician is not None:
-        push.job_changed(job, technician.id, push.PushReason.ASSIGNED, actor.from_device)
+        triggers.job_changed(job, technician.id, triggers.PushReason.ASSIGNED, actor.from_device)
     return True
 
 
@@ -280,11 +276,11 @@ def change_status(job: Job, target: str, actor: Actor, expected_version: int | N
         return
     if target == Status.CANCELLED.value:
         feed.remove(job.assignee_id, job.id)
-        push.job_changed(job, job.assignee_id, push.PushReason.CANCELLED, actor.from_device)
-    elif target in push.STATUS_PUSH:
-        push.job_changed(job, job.assignee_id, push.PushReason.STATUS, actor.from_device)
+        triggers.job_changed(job, job.assignee_id, triggers.PushReason.CANCELLED, actor.from_device)
+    elif target in triggers.STATUS_PUSH:
+        triggers.job_changed(job, job.assignee_id, triggers.PushReason.STATUS, actor.from_device)
     else:
-        push.job_changed(job, job.assignee_id, push.PushReason.CHANGED, actor.from_device)
+        triggers.job_changed(job, job.assignee_id, triggers.PushReason.CHANGED, actor.from_device)
 
 
 def cancel(job: Job, actor: Actor, expected_version: int | None = None) -> None:
@@ -316,7 +312,7 @@ def update_report(job: Job, values: dict[str, Any], actor: Actor) -> dict[str, l
     job.report = report
     _record(job, actor, "report", changes)
     if job.assignee_id is not None:
-        push.job_changed(job, job.assignee_id, push.PushReason.CHANGED, actor.from_device)
+        triggers.job_changed(job, job.assignee_id, triggers.PushReason.CHANGED, actor.from_device)
     return {k: list(v) for k, v in changes.items()}
 
 
@@ -346,4 +342,4 @@ def file_added(job: Job, name: str, kind: str, actor: Actor) -> None:
     """Record that a file (attachment or photo) now belongs to the job."""
     _record(job, actor, kind, {"file": (None, name)})
     if job.assignee_id is not None:
-        push.job_changed(job, job.assignee_id, push.PushReason.CHANGED, actor.from_device)
+        triggers.job_changed(job, job.assignee_id, triggers.PushReason.CHANGED, actor.from_device)

@@ -14,7 +14,7 @@ Run daily by the cleaner. What is kept and for how long:
   ``INBOX_RETENTION_DAYS`` except its latest one (the message keeps its count).
 * **Sign-in throttling.** Records whose lockout and counting window are over.
 
-Inbox messages have their own cleaner (``inbox_admin.clean``); job history is kept.
+Inbox messages have their own cleaner (``inbox.maintenance.clean``); job history is kept.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from portal import localtime, params
 from portal.access import requires
-from portal.domain import inbox_admin
-from portal.domain import inbox_queries as q
 from portal.domain.errors import ValidationError
+from portal.domain.inbox import queries as q
+from portal.domain.inbox import repair
 from portal.extensions import db
 from portal.inbox import bp
 from portal.models import InboxMessage, Job, Role, User
@@ -82,7 +82,7 @@ def retry_many():
         chunk = db.session.scalars(
             select(InboxMessage).where(InboxMessage.id.in_(ids[start : start + 500]))
         ).all()
-        done += inbox_admin.retry(list(chunk), current_user)
+        done += repair.retry(list(chunk), current_user)
         db.session.commit()
     if done:
         flash(f"{done} failed action{'s' if done != 1 else ''} queued for a retry.", "success")
@@ -112,7 +112,7 @@ def message(message_id: int):
 def retry(message_id: int):
     m = _message(message_id, lock=True)
     state = m.state
-    if inbox_admin.retry([m], current_user):
+    if repair.retry([m], current_user):
         db.session.commit()
         flash("Queued for a retry.", "success")
     else:
@@ -124,7 +124,7 @@ def retry(message_id: int):
 def discard(message_id: int):
     m = _message(message_id, lock=True)
     try:
-        inbox_admin.discard(m, current_user, request.form.get("note", ""))
+        repair.discard(m, current_user, request.form.get("note", ""))
     except ValidationError as exc:
         flash(exc.message, "error")
     else:
@@ -137,7 +137,7 @@ def discard(message_id: int):
 def release(message_id: int):
     m = _message(message_id, lock=True)
     try:
-        inbox_admin.release(m, current_user)
+        repair.release(m, current_user)
     except ValidationError as exc:
         flash(exc.message, "error")
     else:
@@ -156,13 +156,13 @@ def edit_payload(message_id: int):
     if request.method == "POST":
         text = request.form.get("payload", "")
         try:
-            inbox_admin.edit_payload(m, text, current_user, request.form.get("note", ""))
+            repair.edit_payload(m, text, current_user, request.form.get("note", ""))
         except ValidationError as exc:
             error = exc.message
             db.session.rollback()
         else:
             if request.form.get("then") == "retry":
-                inbox_admin.retry([m], current_user)
+                repair.retry([m], current_user)
             db.session.commit()
             flash(
                 "Payload saved"

@@ -17,7 +17,7 @@ class FeedKind(str, Enum):
     REMOVE = "remove"  # the job left the technician (unassigned, reassigned, cancelled)
     ACTION_RESULT = "action_result"  # an inbox message of theirs changed state
     # Not a change: marks the position up to which the retention deleted entries, so a
-    # cursor from before it is told to start over (see portal.domain.feed).
+    # cursor from before it is told to start over (see portal.domain.sync.feed).
     HORIZON = "horizon"
 
 

@@ -7,7 +7,7 @@ import threading
 import requests
 from sqlalchemy import func, select
 
-from portal.domain import feed
+from portal.domain.sync import feed
 from portal.models import InboxMessage, utcnow
 from tests.api.conftest import action
 

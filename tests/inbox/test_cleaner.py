@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain import inbox_admin
+from portal.domain.inbox import maintenance as inbox_maintenance
 from portal.models import InboxMessage, utcnow
 from workers import maintenance
 
@@ -45,7 +45,7 @@ def test_a_successor_of_a_cleaned_action_does_not_wait_for_it(
     row = db.session.get(InboxMessage, first.id)
     row.processed_at = utcnow() - timedelta(days=30)
     db.session.commit()
-    assert inbox_admin.clean()["deleted"] == 1
+    assert inbox_maintenance.clean()["deleted"] == 1
     second = upload(technician, job.id, 2, "note", {"text": "two"}, device=dev)
     run_worker(["inbox"])
     db.session.expire_all()

@@ -7,8 +7,9 @@ import io
 import redis as redis_lib
 from sqlalchemy import select
 
-from portal.domain import files, inbox, inbox_admin
+from portal.domain import files
 from portal.domain import jobs as job_ops
+from portal.domain.inbox import maintenance, processor, repair
 from portal.models import (
     FeedEntry,
     FeedKind,
@@ -79,7 +80,7 @@ def test_missing_right_fails_as_authorization_and_granting_it_repairs(
     assert (m.state, m.error_category) == ("failed", "authorization")
     assert "change_status" in m.error_message
     db.session.add(TechnicianRight(user_id=tech.id, right="change_status"))
-    inbox_admin.retry([m], None)
+    repair.retry([m], None)
     db.session.commit()
     run_worker(["inbox"])
     assert state_of(db, m).state == "completed"
@@ -99,7 +100,7 @@ def test_empty_required_field_fails_as_validation_with_a_readable_message(
     job_ops.update_report(
         reload(db, Job, job.id), {"resolution": "Replaced valve"}, job_ops.Actor.portal(admin)
     )
-    inbox_admin.retry([m], admin)
+    repair.retry([m], admin)
     db.session.commit()
     run_worker(["inbox"])
     assert state_of(db, m).state == "completed"
@@ -116,7 +117,7 @@ def test_unconfigured_transition_fails_as_configuration_until_configured(
     assert m.error_category == "configuration"
     assert "assigned → paused" in m.error_message
     db.session.add(StatusTransition(from_status="assigned", to_status="paused"))
-    inbox_admin.retry([m], None)
+    repair.retry([m], None)
     db.session.commit()
     run_worker(["inbox"])
     assert state_of(db, m).state == "completed"
@@ -148,7 +149,7 @@ def test_an_action_on_a_job_reassigned_away_fails_and_holds_only_its_device(
     assert state_of(db, fresh).state == "completed"  # the new technician is not held back
     assert reload(db, Job, job.id).status == "started"
     job_ops.assign(reload(db, Job, job.id), technician, job_ops.Actor.portal(admin))
-    inbox_admin.retry([stale], admin)
+    repair.retry([stale], admin)
     db.session.commit()
     run_worker(["inbox"])
     assert [state_of(db, m).state for m in (stale, stale_2)] == ["completed", "completed"]
@@ -183,7 +184,7 @@ def test_a_failure_holds_the_line_and_retry_runs_the_held_actions_at_once(
     assert [state_of(db, m).state for m in held] == ["queued"] * 3
     assert notes_of(db, job.id) == []
     db.session.add(TechnicianRight(user_id=tech.id, right="change_status"))
-    inbox_admin.retry([state_of(db, head)], None)
+    repair.retry([state_of(db, head)], None)
     db.session.commit()
     run_worker(["inbox"])  # one run: the whole line, not one action per checker run
     assert [state_of(db, m).state for m in [head, *held]] == ["completed"] * 4
@@ -198,7 +199,7 @@ def test_discarding_a_failed_action_lets_the_line_go_on(
     after = upload(technician, job.id, 2, "note", {"text": "after"})
     run_worker(["inbox"])
     admin = make_user("admin")
-    inbox_admin.discard(state_of(db, bad), admin, "device sent it by mistake")
+    repair.discard(state_of(db, bad), admin, "device sent it by mistake")
     db.session.commit()
     run_worker(["inbox"])
     assert state_of(db, bad).state == "discarded"
@@ -222,11 +223,11 @@ def test_out_of_order_uploads_wait_and_run_in_seq_order_once(
     assert notes_of(db, job.id) == ["one", "two", "three"]
     # Re-enqueued lines, a checker run and a stale claim never apply anything twice.
     for _ in range(3):
-        inbox.enqueue_line(job.id)
+        processor.enqueue_line(job.id)
     db.session.commit()
-    inbox_admin.check()
+    maintenance.check()
     run_worker(["inbox"])
-    assert inbox.attempt(third.id, 0) == "skipped"
+    assert processor.attempt(third.id, 0) == "skipped"
     assert notes_of(db, job.id) == ["one", "two", "three"]
 
 
@@ -237,7 +238,7 @@ def test_an_admin_releases_an_action_waiting_for_a_lost_predecessor(
     m = upload(technician, job.id, 2, "note", {"text": "two"}, device=technician.device)
     run_worker(["inbox"])
     admin = make_user("admin")
-    inbox_admin.release(state_of(db, m), admin)
+    repair.release(state_of(db, m), admin)
     db.session.commit()
     run_worker(["inbox"])
     assert state_of(db, m).state == "completed"
@@ -307,8 +308,8 @@ def test_support_edits_a_payload_audited_then_it_succeeds(
     m = state_of(db, m)
     assert m.error_category == "validation"
     support = make_user("support")
-    inbox_admin.edit_payload(m, '{"to": "en_route"}', support, "typo in status")
-    inbox_admin.retry([m], support)
+    repair.edit_payload(m, '{"to": "en_route"}', support, "typo in status")
+    repair.retry([m], support)
     db.session.commit()
     run_worker(["inbox"])
     assert state_of(db, m).state == "completed"
@@ -332,7 +333,7 @@ def test_the_checker_retries_failures_and_revives_lines_redis_forgot(
     lost = make_job(tech)
     orphan = upload(tech, lost.id, 1, "note", {"text": "lost"})
     redis_lib.Redis.from_url(redis_url).flushdb()  # the queued task is gone
-    result = inbox_admin.check()
+    result = maintenance.check()
     assert result == {"retried_lines": 1, "requeued_lines": 1}
     run_worker(["inbox"])
     assert state_of(db, failing).state == "completed"

@@ -8,7 +8,8 @@ from datetime import timedelta
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from portal.domain import jobs, push_sender
+from portal.domain import jobs
+from portal.domain.push import sender
 from portal.extensions import get_redis
 from portal.models import Device, Push, utcnow
 from tests.push.conftest import wait_until
@@ -170,11 +171,11 @@ def test_back_off_grows_with_jitter_and_honours_retry_after(app, monkeypatch):
     monkeypatch.setitem(app.config, "PUSH_RETRY_BASE_SECONDS", 2)
     monkeypatch.setitem(app.config, "PUSH_RETRY_MAX_SECONDS", 20)
     for attempt, (low, high) in {1: (1, 2), 2: (2, 4), 3: (4, 8), 6: (10, 20)}.items():
-        delays = {push_sender.retry_delay(attempt, None) for _ in range(20)}
+        delays = {sender.retry_delay(attempt, None) for _ in range(20)}
         assert all(low <= d <= high for d in delays)
         assert len(delays) > 1, "jitter spreads the retries"
-    assert 7 <= push_sender.retry_delay(1, 7) <= 7.7
-    assert timedelta(seconds=push_sender.retry_delay(1, 10**6)) <= timedelta(hours=1.1)
+    assert 7 <= sender.retry_delay(1, 7) <= 7.7
+    assert timedelta(seconds=sender.retry_delay(1, 10**6)) <= timedelta(hours=1.1)
 
 
 def test_a_push_whose_worker_died_mid_send_is_sent_by_a_later_flush(

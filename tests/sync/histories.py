@@ -26,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from portal.domain import imports, inbox, inbox_admin, retention
+from portal.domain import imports, retention
 from portal.domain import jobs as job_ops
 from portal.domain.errors import DomainError
+from portal.domain.inbox import maintenance, processor
 from portal.extensions import db, get_redis, sqlite_writer
 from portal.models import (
     Device,
@@ -380,7 +381,7 @@ class World:
     def _process(self, job_id: int, retry: bool = False) -> None:
         token = sqlite_writer.set(True)
         try:
-            inbox.process_line(job_id, retry)
+            processor.process_line(job_id, retry)
         finally:
             sqlite_writer.reset(token)
             db.session.rollback()
@@ -398,9 +399,9 @@ class World:
         job_id = lines[args[0] % len(lines)]
         token = sqlite_writer.set(True)
         try:
-            lock = inbox.LineLock(job_id)
+            lock = processor.LineLock(job_id)
             if lock.acquire():
-                inbox._claim(job_id, False, set(), set())
+                processor._claim(job_id, False, set(), set())
                 # ... killed here; its lock's time limit passes.
                 get_redis().delete(lock.key)
         finally:
@@ -442,7 +443,7 @@ class World:
 
     def step_clean_inbox(self, args) -> None:
         days = self.app.config["INBOX_RETENTION_DAYS"]
-        self._clean(inbox_admin.clean, 500, utcnow() + timedelta(days=days, seconds=1))
+        self._clean(maintenance.clean, 500, utcnow() + timedelta(days=days, seconds=1))
 
     # --- writers that stay open (PostgreSQL) ---------------------------------------------
 
@@ -603,9 +604,9 @@ class World:
             raise Divergence(f"action {m.action_id} is still {state} after quiescence")
 
     def _visible_reason(self, m: InboxMessage) -> bool:
-        from portal.domain import inbox_queries
+        from portal.domain.inbox import queries
 
-        return inbox_queries.shown_state(m) in ("held", "waiting")
+        return queries.shown_state(m) in ("held", "waiting")
 
     def close(self) -> None:
         """Let held writers go and close the phones' connections."""

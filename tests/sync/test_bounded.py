@@ -8,8 +8,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from portal.domain import inbox, inbox_admin, retention
 from portal.domain import jobs as job_ops
+from portal.domain import retention
+from portal.domain.inbox import maintenance, processor
 from portal.extensions import db, sqlite_writer
 from portal.models import FeedEntry, FeedKind, InboxMessage, MessageState, Push, SyncPosition, User
 from portal.simulator.fleet import Fleet
@@ -40,7 +41,7 @@ def _drain_inbox() -> None:
     )
     db.session.rollback()
     for job_id in sorted(lines):
-        inbox.process_line(job_id)
+        processor.process_line(job_id)
 
 
 @pytest.mark.slow
@@ -68,7 +69,7 @@ def test_feed_and_push_log_stay_bounded_over_many_days(app, live_server, make_us
                 for _ in range(12):  # ten hours of work in 50-minute steps
                     fleet.step(3000)
                     _drain_inbox()
-                inbox_admin.clean()
+                maintenance.clean()
                 retention.clean()
                 kept.append((_count(FeedEntry), _count(Push)))
                 written.append(int(db.session.scalar(select(func.sum(SyncPosition.position))) or 0))

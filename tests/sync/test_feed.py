@@ -124,11 +124,11 @@ def test_a_pull_with_a_cursor_older_than_the_history_kept_answers_410(
 
 
 def test_a_cursor_of_the_id_based_form_is_answered_410(app, sign_in, make_job):
-    from portal.domain import sync
+    from portal.domain.sync import pull
 
     phone = sign_in()
     make_job(phone.technician)
-    old = sync._serializer().dumps([phone.technician.id, 5])
+    old = pull._serializer().dumps([phone.technician.id, 5])
 
     resp = phone.get(f"/api/v1/sync/pull?cursor={old}")
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
 
-from portal.domain import push as push_domain
-from portal.domain.push import FLUSH_TASK, not_before, setting
+from portal.domain.push import triggers
+from portal.domain.push.triggers import FLUSH_TASK, not_before, setting
 from portal.effects import after_commit
 from portal.extensions import db
 from portal.integrations import fcm
@@ -55,7 +55,7 @@ def flush(budget_seconds: float = 60.0, batch: int = 50) -> int:
     never outlives RQ's job timeout. Several workers may flush at once: the claim lets
     exactly one of them send each push.
     """
-    push_domain.clear_flush_flag()
+    triggers.clear_flush_flag()
     started = time.monotonic()
     handled = 0
     while True:
@@ -174,7 +174,7 @@ def _record(outcomes: dict[int, dict], removed: list[tuple[int, str]]) -> dict[i
         values.setdefault("next_attempt_at", None)
         groups.setdefault(tuple(sorted(values)), []).append({"push_id": push_id, **values})
         if values["next_attempt_at"] is not None:
-            after_commit(push_domain.schedule_flush, values["next_attempt_at"])
+            after_commit(triggers.schedule_flush, values["next_attempt_at"])
     table = Push.__table__
     for keys, params in groups.items():
         statement = (

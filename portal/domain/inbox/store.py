@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from portal.domain import assignments, inbox
+from portal.domain import assignments
+from portal.domain.inbox import processor
 from portal.extensions import db
 from portal.models import (
     ActionType,
@@ -252,7 +253,7 @@ def store(technician: User, device: Device, raw_actions: list[Any]) -> list[dict
         results.append(result)
     # A duplicate re-announces its line too: the first upload's enqueue may have been lost.
     for job_id in sorted(lines):
-        inbox.enqueue_line(job_id)
+        processor.enqueue_line(job_id)
     return results
 
 

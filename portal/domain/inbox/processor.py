@@ -23,7 +23,7 @@ Decisions (the contract in DESIGN.md "The inbox"):
   ``queued`` and show as *held* until the failure is retried (and succeeds) or discarded.
 * **Waiting.** An action whose predecessor (same device, same job, ``seq - 1``) has not arrived
   waits (``wait_reason``) unless an admin released it. Photos never wait: a ``photo_added``
-  whose file is still on the phone is applied as a pending photo (see ``inbox_apply``).
+  whose file is still on the phone is applied as a pending photo (see :mod:`.apply`).
 * Every state change appends ``feed.action_result`` in its transaction (devices learn the
   outcome in their next pull) and, after commit, emits ``inbox_message`` to the inbox room.
 """
@@ -39,9 +39,9 @@ from enum import Enum
 from flask import current_app
 from sqlalchemy import and_, exists, select, text, update
 
-from portal.domain import feed
 from portal.domain.errors import DomainError
-from portal.domain.inbox_apply import apply
+from portal.domain.inbox.apply import apply
+from portal.domain.sync import feed
 from portal.effects import after_commit
 from portal.extensions import db, get_redis
 from portal.integrations import realtime

@@ -4,7 +4,7 @@ Cost is proportional to the feed entries after the cursor (an indexed range on
 ``(technician_id, position)``), never to the number of jobs in the database. A pull without
 a cursor (a first sync) sends the technician's current jobs instead of replaying history.
 
-Positions are given in commit order (see :mod:`portal.domain.feed`), so the next cursor is
+Positions are given in commit order (see :mod:`portal.domain.sync.feed`), so the next cursor is
 simply the last position read: a change that commits later always lands above it, however
 long its transaction stayed open, and a pull with the cursor just returned is empty as soon
 as nothing changed.
@@ -20,8 +20,8 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, select, update
 
-from portal.domain import feed
-from portal.domain.sync_documents import action_result, job_document, load_jobs, visible_to
+from portal.domain.sync import feed
+from portal.domain.sync.documents import action_result, job_document, load_jobs, visible_to
 from portal.extensions import db
 from portal.models import (
     Device,

@@ -8,7 +8,7 @@ out: the send is enqueued once, delayed by the window, and later changes update 
 
 Devices without a push token get no row: there is nobody to wake, and the technicians page
 already shows "no push token" for them. Revoked devices are skipped for the same reason.
-The sending itself (retries, token removal) lives in :mod:`portal.domain.push_sender`.
+The sending itself (retries, token removal) lives in :mod:`portal.domain.push.sender`.
 """
 
 from __future__ import annotations
