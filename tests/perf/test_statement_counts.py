@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 
 from portal.domain import imports, inbox
 from portal.domain import jobs as job_ops
@@ -73,7 +74,7 @@ def _csv(rows: int, prefix: str, email: str) -> str:
 
 
 def test_an_import_row_costs_no_statement_of_its_own(make_user, statements, db):
-    """Importing 200 more rows costs a few statements per batch, not several per row."""
+    """Importing 200 more rows costs a few statements per chunk, none per row."""
     tech = make_user("technician")
     db.session.add(Device(device_id="phone-import", user_id=tech.id, push_token="push-x"))
     db.session.commit()
@@ -88,7 +89,8 @@ def test_an_import_row_costs_no_statement_of_its_own(make_user, statements, db):
 
     few, many = run(10, "A"), run(210, "B")
     per_row = (len(many) - len(few)) / 200
-    assert per_row <= PER_ROW, (per_row, many[:40])
+    assert per_row <= PER_ROW, (per_row, Counter(s[:60] for s in many).most_common(5))
 
 
-PER_ROW = 12.1
+# New jobs are written a chunk (500 rows) at a time: a statement per row would be 1.0.
+PER_ROW = 0.1
