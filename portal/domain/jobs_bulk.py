@@ -68,7 +68,9 @@ def create_many(items: list[NewJob], actor: Actor) -> list[int]:
     now = utcnow()
     rows = [item.row | {"created_at": now, "updated_at": now} for item in items]
     # By reference afterwards, not RETURNING: SQLite would insert row by row to keep the order.
-    db.session.execute(insert(Job), rows)
+    # The core, not the ORM's bulk path: a third of the Python per row (no objects either way).
+    conn = db.session.connection()
+    conn.execute(insert(Job.__table__), rows)
     refs = [row["reference"] for row in rows]
     found = dict(
         db.session.execute(select(Job.reference, Job.id).where(Job.reference.in_(refs))).all()
@@ -88,11 +90,11 @@ def create_many(items: list[NewJob], actor: Actor) -> list[int]:
             events.append(who | {"job_id": job_id, "kind": "assigned", "version": 2,
                                  "changes": changes})  # fmt: skip
             assigned.append((job_id, tech.id, item.row["reference"]))
-    db.session.execute(insert(JobEvent), events)
+    conn.execute(insert(JobEvent.__table__), events)
     if assigned:
         pg = db.session.get_bind().dialect.name == "postgresql"
         stmt = (postgresql.insert if pg else sqlite.insert)(JobAssignment).on_conflict_do_nothing()
-        db.session.execute(
+        conn.execute(
             stmt,
             [{"job_id": j, "technician_id": t, "first_assigned_at": now} for j, t, _ in assigned],
         )
