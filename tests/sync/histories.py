@@ -15,6 +15,7 @@ inbox with a reason. A failing history is shrunk to a short list of steps that s
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import random
@@ -30,6 +31,7 @@ from portal.domain import imports, retention
 from portal.domain import jobs as job_ops
 from portal.domain.errors import DomainError
 from portal.domain.inbox import maintenance, processor
+from portal.domain.inbox.apply import apply
 from portal.extensions import db, get_redis, sqlite_writer
 from portal.models import (
     Device,
@@ -392,7 +394,7 @@ class World:
             self._process(lines[args[0] % len(lines)])
 
     def step_kill_worker(self, args) -> None:
-        """A worker claims a line's next action and is killed before applying it."""
+        """A worker picks a line's next action, applies it and is killed before its commit."""
         lines = self._lines()
         if not lines:
             return
@@ -401,8 +403,11 @@ class World:
         try:
             lock = processor.LineLock(job_id)
             if lock.acquire():
-                processor._claim(job_id, False, set(), set())
-                # ... killed here; its lock's time limit passes.
+                message = processor._next(job_id, False, set(), set())
+                if message is not None:
+                    with contextlib.suppress(DomainError):
+                        apply(message)
+                # ... killed here, before the commit; its lock's time limit passes.
                 get_redis().delete(lock.key)
         finally:
             sqlite_writer.reset(token)

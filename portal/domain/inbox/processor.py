@@ -11,14 +11,15 @@ Decisions (the contract in DESIGN.md "The inbox"):
   the job for at most one TTL, after which the checker hands it to another worker. The
   job's device lines take turns under it, oldest head first.
 * **The database is the final guard.** Even if the lock is lost (Redis flushed, TTL expired
-  under a stalled worker), the transaction that applies an action first locks the message
-  row, re-checks that it is still ``processing`` and that no earlier action of its device on
-  the job is unfinished; only then does it apply the action through ``portal.domain.jobs``
-  and mark it ``completed`` -- in the same transaction. A crash, a re-enqueue, a retry or a
-  duplicate therefore never applies an action twice nor out of order.
-* **Claim, then apply.** A short transaction first marks the head ``processing`` and opens an
-  :class:`InboxAttempt` (so people see it and a dead worker's leftovers are recognisable);
-  ``processing`` messages are simply taken again by the next worker of that job.
+  under a stalled worker), the transaction that applies an action first locks the line's
+  unfinished rows and reads them afresh, picks the head from them, applies it through
+  ``portal.domain.jobs`` and marks it ``completed`` with its :class:`InboxAttempt` -- in
+  that one transaction. A crash, a re-enqueue, a retry or a duplicate therefore never
+  applies an action twice nor out of order.
+* **One transaction per action.** Nothing is written before the outcome: a worker killed
+  while applying leaves the action ``queued`` (or ``failed``), and the next worker of that
+  job takes it again. A failure is recorded in a second transaction, after the first rolled
+  back. (``processing`` remains a state for rows written before this was so.)
 * **Failures hold their device's line.** Later actions of that device on that job stay
   ``queued`` and show as *held* until the failure is retried (and succeeds) or discarded.
 * **Waiting.** An action whose predecessor (same device, same job, ``seq - 1``) has not arrived
@@ -37,7 +38,7 @@ import uuid
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import and_, exists, select, text, update
+from sqlalchemy import and_, exists, select
 
 from portal.domain.errors import DomainError
 from portal.domain.inbox.apply import apply
@@ -147,69 +148,55 @@ def _heads(rows: list[InboxMessage]) -> list[InboxMessage]:
     return list(heads.values())
 
 
-def _claim(
-    job_id: int, retry_failed: bool, retried: set[int], done: set[tuple[int, int]]
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """Pick the next action, mark it ``processing``; return ((message, attempt), (device, seq)).
+def _unfinished_locked(job_id: int) -> list[InboxMessage]:
+    """Return the job's unfinished actions in seq order, locked and freshly read."""
+    query = (
+        select(InboxMessage)
+        .where(InboxMessage.job_id == job_id, InboxMessage.state.in_(UNFINISHED))
+        .order_by(InboxMessage.seq, InboxMessage.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(db.session.scalars(query))
 
-    Returns None when no device line of the job can go on: each is done, held behind its
-    failure, or waiting. ``retried`` holds the failed heads already tried again in this pass;
-    ``done`` the (device, seq) completed in it, whose successors need no predecessor lookup.
+
+def _next(
+    job_id: int, retry_failed: bool, retried: set[int], done: set[tuple[int, int]]
+) -> InboxMessage | None:
+    """Pick the next action to apply and keep it locked in the open transaction.
+
+    Returns None (after committing any wait reasons) when no device line of the job can go
+    on: each is done, held behind its failure, or waiting. ``retried`` holds the failed
+    heads already tried again in this pass; ``done`` the (device, seq) completed in it,
+    whose successors need no predecessor lookup.
+
+    The line's unfinished rows are read under a row lock: even when the Redis lock was lost
+    (flushed, or expired under a stalled worker), a second worker waits here for the first
+    one's commit and then sees what it did, so the head it picks has no unfinished earlier
+    action of its device and is not applied twice.
     """
-    chosen: InboxMessage | None = None
     held = False
-    for head in sorted(_heads(_unfinished(job_id)), key=lambda r: r.id):
+    for head in sorted(_heads(_unfinished_locked(job_id)), key=lambda r: r.id):
         if head.state == MessageState.FAILED.value:
             if retry_failed and head.id not in retried:
                 retried.add(head.id)
-                chosen = head
-                break
+                return head
             held = True  # this device's later actions wait; the other devices go on
             continue
         if (_device_key(head), head.seq - 1) in done or predecessor_arrived(head):
-            chosen = head
-            break
+            return head
         reason = f"Waiting for action #{head.seq - 1} from the device"
         if head.wait_reason != reason:
             head.wait_reason = reason
             announce(head)
-    if chosen is None:
-        if held:
-            # Actions that just arrived behind a failure now show as held: say so live.
-            after_commit(_emit, 0, job_id)
-        db.session.commit()
-        return None
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Losing this mark in a database crash is harmless (the action is simply taken
-        # again), so it need not wait for the disk; the outcome below does.
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    chosen.state = MessageState.PROCESSING.value
-    picked = (_device_key(chosen), chosen.seq)
-    chosen.processing_started_at = utcnow()
-    chosen.attempts = (chosen.attempts or 0) + 1
-    attempt = InboxAttempt(message_id=chosen.id, worker=WORKER_NAME)
-    db.session.add(attempt)
-    # "processing" is transient: no feed entry or live event; the outcome will follow.
-    chosen.updated_at = utcnow()
-    db.session.flush()
-    ids = (chosen.id, attempt.id)
+    if held:
+        # Actions that just arrived behind a failure now show as held: say so live.
+        after_commit(_emit, 0, job_id)
     db.session.commit()
-    return ids, picked
+    return None
 
 
 # --- applying one action --------------------------------------------------------------------
-
-
-def _blocked(message: InboxMessage) -> bool:
-    """Return whether an earlier action of the same device on the job is unfinished."""
-    earlier = and_(
-        InboxMessage.job_id == message.job_id,
-        InboxMessage.id != message.id,
-        InboxMessage.state.in_(UNFINISHED),
-        InboxMessage.device_id.is_not_distinct_from(message.device_id),
-        InboxMessage.seq < message.seq,
-    )
-    return bool(db.session.scalar(select(exists().where(earlier))))
 
 
 class Step(str, Enum):
@@ -217,63 +204,62 @@ class Step(str, Enum):
 
     COMPLETED = "completed"
     FAILED = "failed"
-    SKIPPED = "skipped"  # another worker has it, or an earlier action is unfinished
     BUSY = "busy"  # another worker holds the job's lock
 
 
-def _fail(message_id: int, attempt_id: int, category: str, reason: str) -> None:
+def _fail(message_id: int, started_at, category: str, reason: str) -> None:
     """Record a failure (after the apply transaction rolled back)."""
     message = db.session.get(InboxMessage, message_id, with_for_update=True, populate_existing=True)
-    attempt = db.session.get(InboxAttempt, attempt_id)
-    if attempt is not None:
-        attempt.finished_at = utcnow()
-        attempt.outcome = MessageState.FAILED.value
-        attempt.error_category = category
-        attempt.error_message = reason
-    if message is not None and message.state == MessageState.PROCESSING.value:
-        message.state = MessageState.FAILED.value
-        message.error_category = category
-        message.error_message = reason
-        message.processed_at = utcnow()
-        announce(message)
+    if message is None or message.state not in UNFINISHED:
+        db.session.rollback()
+        return  # discarded or done meanwhile
+    now = utcnow()
+    message.attempts = (message.attempts or 0) + 1
+    message.processing_started_at = started_at
+    message.state = MessageState.FAILED.value
+    message.error_category = category
+    message.error_message = reason
+    message.processed_at = now
+    db.session.add(
+        InboxAttempt(message_id=message.id, worker=WORKER_NAME, started_at=started_at,
+                     finished_at=now, outcome=MessageState.FAILED.value,
+                     error_category=category, error_message=reason)
+    )  # fmt: skip
+    announce(message)
     db.session.commit()
 
 
-def attempt(message_id: int, attempt_id: int) -> Step:
-    """Apply a claimed action and record its outcome."""
+def attempt(message: InboxMessage) -> Step:
+    """Apply a picked (locked) action, record its outcome and commit: one transaction.
+
+    Nothing is written before the outcome: a worker killed while applying leaves the action
+    as it was, to be taken again.
+    """
+    message_id, started_at = message.id, utcnow()
     try:
-        message = db.session.get(
-            InboxMessage, message_id, with_for_update=True, populate_existing=True
-        )
-        if message is None or message.state != MessageState.PROCESSING.value:
-            db.session.rollback()
-            return Step.SKIPPED  # another worker finished it meanwhile
-        if _blocked(message):
-            # Only after a lost lock: put it back; the line's current owner goes on.
-            message.state = MessageState.QUEUED.value
-            db.session.commit()
-            return Step.SKIPPED
         apply(message)
+        now = utcnow()
         message.state = MessageState.COMPLETED.value
         message.error_category = message.error_message = message.wait_reason = None
-        message.processed_at = utcnow()
-        db.session.execute(
-            update(InboxAttempt)
-            .where(InboxAttempt.id == attempt_id)
-            .values(finished_at=utcnow(), outcome=MessageState.COMPLETED.value)
-        )
+        message.attempts = (message.attempts or 0) + 1
+        message.processing_started_at = started_at
+        message.processed_at = now
+        db.session.add(
+            InboxAttempt(message_id=message_id, worker=WORKER_NAME, started_at=started_at,
+                         finished_at=now, outcome=MessageState.COMPLETED.value)
+        )  # fmt: skip
         announce(message)
         db.session.commit()
         return Step.COMPLETED
     except DomainError as exc:
         db.session.rollback()
-        _fail(message_id, attempt_id, exc.category.value, exc.message)
+        _fail(message_id, started_at, exc.category.value, exc.message)
         return Step.FAILED
     except Exception as exc:  # anything unforeseen: recorded, never crashing the worker
         db.session.rollback()
         log.exception("inbox message %s failed unexpectedly", message_id)
         reason = f"Unexpected error: {type(exc).__name__}: {exc}"[:2000]
-        _fail(message_id, attempt_id, ErrorCategory.INTERNAL.value, reason)
+        _fail(message_id, started_at, ErrorCategory.INTERNAL.value, reason)
         return Step.FAILED
 
 
@@ -281,16 +267,14 @@ def _drain(job_id: int, lock: LineLock, retry_failed: bool, counts: dict[str, in
     retried: set[int] = set()
     done: set[tuple[int, int]] = set()
     while lock.renew():
-        claimed = _claim(job_id, retry_failed, retried, done)
-        if claimed is None:
+        message = _next(job_id, retry_failed, retried, done)
+        if message is None:
             return
-        ids, picked = claimed
-        step = attempt(*ids)
+        picked = (_device_key(message), message.seq)
+        step = attempt(message)
         counts[step.value] = counts.get(step.value, 0) + 1
         if step is Step.COMPLETED:
             done.add(picked)
-        elif step is Step.SKIPPED:
-            return  # another worker is on this job after all
         # A failure holds only its own device's line: the others go on in this pass.
 
 
