@@ -1,7 +1,7 @@
 """Benchmark the commit-ordered sync feed against a baseline revision, side by side in one run.
 
 Run: ``.venv/bin/python scripts/bench_sync.py [--baseline REV]`` (default: the revision
-before feed positions; needs what ``bench_api.py`` needs). The baseline is checked out
+before feed positions; needs what ``bench.py pull`` needs). The baseline is checked out
 into a temporary detached worktree; both trees run on this checkout's ``.venv`` with their
 own code and migrations, each on its own scratch PostgreSQL database (10,000 jobs, 1,000
 technicians, a bench technician with 50 jobs, all feed entries a day old) served by its own

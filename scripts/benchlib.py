@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -205,16 +206,74 @@ def load_jobs(conn, first: int, last: int, bench_tech: int, filler: list[int]) -
     conn.commit()
 
 
-class Instance:
-    """One scratch database with the bench technician, served by ``tree`` in its own gunicorn."""
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 
-    def __init__(self, label: str, tmp: Path, redis_url: str, tree: Path = ROOT):
-        self.label, self.tree = label, Path(tree)
+
+def load_jobs_sqlite(path: Path, first: int, last: int, bench_tech: int, filler: list[int]) -> None:
+    """What :func:`load_jobs` does, for a SQLite file (executemany in one transaction)."""
+    import sqlite3
+
+    start = datetime(2026, 1, 5, 8)
+    long_ago = (datetime.now(UTC) - timedelta(days=1)).replace(tzinfo=None).strftime(SQLITE_TIME)
+
+    def owner(i: int) -> int:
+        return bench_tech if i <= CHANGED else filler[i % len(filler)]
+
+    con = sqlite3.connect(path)
+    with con:
+        con.executemany(
+            "INSERT INTO jobs (id, reference, title, description, customer, address,"
+            " scheduled_start, scheduled_end, status, assignee_id, version, report, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (i, f"J-{i:07d}", f"Service visit {i}", "Check and service the unit.",
+                 f"Customer {i % 5000}", f"{i % 300} Main Street",
+                 (start + timedelta(minutes=i)).strftime(SQLITE_TIME),
+                 (start + timedelta(minutes=i, hours=1)).strftime(SQLITE_TIME),
+                 "assigned", owner(i), 2, "{}", long_ago, long_ago)
+                for i in range(first, last + 1)
+            ),
+        )  # fmt: skip
+        con.executemany(
+            "INSERT INTO sync_feed (id, technician_id, job_id, kind, created_at, position)"
+            " VALUES (?, ?, ?, 'upsert', ?, ?)",
+            ((i, owner(i), i, long_ago, i) for i in range(first, last + 1)),
+        )
+        con.execute(
+            "INSERT INTO sync_positions SELECT technician_id, max(position) FROM sync_feed"
+            " WHERE true GROUP BY technician_id"
+            " ON CONFLICT (technician_id) DO UPDATE SET position = excluded.position"
+        )
+        con.execute(
+            "INSERT INTO job_assignments SELECT id, assignee_id, created_at FROM jobs"
+            " WHERE id BETWEEN ? AND ?",
+            (first, last),
+        )
+    con.execute("ANALYZE")
+    con.close()
+
+
+class Instance:
+    """One scratch database with the bench technician, served by ``tree`` in its own gunicorn.
+
+    ``backend`` is ``postgresql`` (a scratch database, loaded with COPY) or ``sqlite`` (a
+    file in ``tmp``).
+    """
+
+    def __init__(
+        self, label: str, tmp: Path, redis_url: str, tree: Path = ROOT, backend: str = "postgresql"
+    ):
+        self.label, self.tree, self.backend = label, Path(tree), backend
         self.name = f"fieldsync_bench_{label}_{uuid.uuid4().hex[:8]}"
         self.pg_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + self.name
+        self.sqlite_path = tmp / f"{self.name}.db"
+        if backend == "sqlite":
+            url = f"sqlite:///{self.sqlite_path}"
+        else:
+            url = "postgresql+psycopg://" + self.pg_url.split("://", 1)[1]
         self.env = dict(
             os.environ,
-            DATABASE_URL="postgresql+psycopg://" + self.pg_url.split("://", 1)[1],
+            DATABASE_URL=url,
             SECRET_KEY=SECRET,
             REDIS_URL=redis_url,
             FIELDSYNC_INSTANCE=str(tmp / label),
@@ -228,9 +287,10 @@ class Instance:
     def create(self, jobs: int) -> None:
         import psycopg
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{self.name}"')
-        self.created = True
+        if self.backend == "postgresql":
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{self.name}"')
+            self.created = True
         subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
                        cwd=self.tree, env=self.env, check=True, capture_output=True)  # fmt: skip
         out = subprocess.run(
@@ -241,6 +301,16 @@ class Instance:
         self.token, self.tech_id = seeded["token"], seeded["tech_id"]
         self.start_cursor = seeded["cursor"]  # from a first pull before any feed entry
         t0 = time.monotonic()
+        if self.backend == "sqlite":
+            import sqlite3
+
+            with sqlite3.connect(self.sqlite_path) as con:
+                filler = [
+                    r[0] for r in con.execute("SELECT id FROM users WHERE email LIKE 'filler%'")
+                ]
+            load_jobs_sqlite(self.sqlite_path, 1, jobs, self.tech_id, filler)
+            print(f"{self.label}: loaded {jobs:,} jobs in {time.monotonic() - t0:.1f}s", flush=True)
+            return
         with psycopg.connect(self.pg_url) as pg:
             filler = [r[0] for r in pg.execute("SELECT id FROM users WHERE email LIKE 'filler%'")]
             for first in range(1, jobs + 1, 200_000):
@@ -328,3 +398,45 @@ def seed() -> dict:
 
 if __name__ == "__main__" and sys.argv[1:] == ["--seed"]:
     print(json.dumps(seed()))
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One line of the harness's table: a path measured against its limit in the same run."""
+
+    path: str
+    measured: str  # the two figures, as read
+    value: float  # the ratio (or the figure) the target is about
+    op: str = ""  # ">=" or "<=" ("" : informative only)
+    target: float = 0.0
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if not self.op:
+            return None
+        return self.value >= self.target if self.op == ">=" else self.value <= self.target
+
+    def row(self) -> str:
+        verdict = {None: "", True: "met", False: "**missed**"}[self.met]
+        target = f"{self.op} {self.target:g}" if self.op else ""
+        figure = f"{self.value:,.2f}" if self.value < 100 else f"{self.value:,.0f}"
+        return f"| {self.path} | {self.measured} | **{figure}** | {target} | {verdict} |"
+
+
+def print_table(results: list[Result]) -> None:
+    print("\n| path | measured side by side | ratio | target | |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in results:
+        print(r.row(), flush=True)
+    for r in results:
+        if r.note:
+            print(f"- {r.path}: {r.note}")
+
+
+def per_round(a: list[float], b: list[float]) -> float:
+    """Return the median of the ratios a/b taken round by round (noise hits both alike)."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))

@@ -16,7 +16,7 @@ from portal.domain import devices, jsonsafe
 from portal.domain.errors import AuthorizationError, ConflictError, DomainError
 from portal.domain.inbox.store import storable_text
 from portal.extensions import db, sqlite_writer
-from portal.models import Device, Role, User, utcnow
+from portal.models import Device, Role, SyncPosition, User, utcnow
 
 F = TypeVar("F", bound=Callable)
 
@@ -91,6 +91,9 @@ class DeviceRef:
     last_sync_at: datetime | None
     unsent_count: int | None
     network: str | None
+    # The technician's last feed position when the token was checked (0 before any entry):
+    # a pull whose cursor is at it has nothing to read, and reads nothing more.
+    feed_position: int = 0
 
 
 def device_ref() -> DeviceRef:
@@ -124,8 +127,10 @@ _AUTH_QUERY = (
         Device.network,
         User.active,
         User.role,
+        SyncPosition.position,
     )
     .join(User, User.id == Device.user_id)
+    .outerjoin(SyncPosition, SyncPosition.technician_id == Device.user_id)
     .where(Device.token_hash == bindparam("token_hash"))
 )
 
@@ -149,7 +154,8 @@ def authenticate(token: str) -> DeviceRef | None:
     """Return the device of a live token, or None: the rules of ``devices.authenticate``.
 
     One joined row through the core instead of two ORM loads: every phone calls this every
-    two minutes, so it is the cost floor of the whole API.
+    two minutes, so it is the cost floor of the whole API. The row carries the technician's
+    feed counter too, so that an empty pull needs no second query.
     """
     row = _read_connection().execute(_AUTH_QUERY, {"token_hash": devices.hash_token(token)}).first()
     if row is None or row.revoked_at is not None or not row.active:
@@ -160,7 +166,13 @@ def authenticate(token: str) -> DeviceRef | None:
     if row.last_seen_at is not None and utcnow() - row.last_seen_at > idle:
         return None
     return DeviceRef(
-        row.id, row.user_id, row.last_seen_at, row.last_sync_at, row.unsent_count, row.network
+        row.id,
+        row.user_id,
+        row.last_seen_at,
+        row.last_sync_at,
+        row.unsent_count,
+        row.network,
+        row.position or 0,
     )
 
 

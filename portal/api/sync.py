@@ -60,7 +60,9 @@ def pull():
     unsent = _int_arg("unsent_count", 0, 1_000_000)
     network = _network(request.args.get("network"))
     try:
-        page = sync_pull.pull(device.user_id, device.id, request.args.get("cursor"), limit)
+        page = sync_pull.pull(
+            device.user_id, device.id, request.args.get("cursor"), limit, device.feed_position
+        )
     except sync_pull.CursorError as exc:
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
     except sync_pull.CursorExpired as exc:

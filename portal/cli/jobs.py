@@ -35,16 +35,23 @@ def import_jobs(file: str, as_email: str, batch: int) -> None:
         if user is None or user.is_technician:
             raise click.ClickException(f"No portal user has the email {as_email}.")
     try:
+        # A first pass checks the whole file and counts its rows (the progress bar's total)
+        # before anything is written; the second streams it, so memory stays flat.
         with open(file, encoding="utf-8-sig", newline="") as fh:
-            rows = imports.read_csv(fh.read())
+            total = sum(1 for _ in imports.iter_csv(fh))
+        actor = job_ops.Actor(user, job_ops.Origin.IMPORT)
+        with (
+            open(file, encoding="utf-8-sig", newline="") as fh,
+            tqdm(total=total, unit="row", desc="Importing", dynamic_ncols=True) as bar,
+        ):
+            result = imports.import_rows(
+                imports.iter_csv(fh), actor, progress=bar.update, commit_every=max(1, batch)
+            )
+            db.session.commit()
     except UnicodeDecodeError:
         raise click.ClickException("The file is not UTF-8 text.") from None
     except imports.ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
-    actor = job_ops.Actor(user, job_ops.Origin.IMPORT)
-    with tqdm(total=len(rows), unit="row", desc="Importing", dynamic_ncols=True) as bar:
-        result = imports.import_rows(rows, actor, progress=bar.update, commit_every=max(1, batch))
-        db.session.commit()
     for error in result.errors:
         click.echo(f"  {error}", err=True)
     click.echo(

@@ -72,6 +72,12 @@ def _end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_KEY, None)
 
 
+def add(status: str, n: int) -> None:
+    """Count ``n`` jobs of ``status`` written without ORM objects (bulk inserts)."""
+    deltas: Counter[str] = db.session.info.setdefault(_KEY, Counter())
+    deltas[status] += n
+
+
 @contextmanager
 def savepoint() -> Iterator[None]:
     """Run a block in a SAVEPOINT; if it fails, its jobs leave the pending counts too."""

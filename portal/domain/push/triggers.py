@@ -53,7 +53,11 @@ def job_changed(job: Job, technician_id: int, reason: PushReason, from_device: b
     """Queue a push to ``technician_id``'s devices about ``job``, unless the device did it."""
     if from_device:
         return
-    _deliver(job, technician_id, reason)
+    # A batch under way (a CSV import) makes one push per technician at its end.
+    from portal.domain.push import batch  # imported here: it builds on this module
+
+    if not batch.collect(technician_id, job.id, job.reference or "", reason):
+        _deliver(job, technician_id, reason)
 
 
 def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
@@ -122,7 +126,8 @@ def _merge(push: Push, job: Job, reason: PushReason) -> None:
     job_ids = [int(x) for x in str(data.get("job_ids") or data.get("job_id") or "").split(",") if x]
     if job.id in job_ids:
         job_ids.remove(job.id)
-    else:
+    # A push for a batch lists only its latest jobs in ``data``; its push_jobs name them all.
+    if db.session.get(PushJob, (push.id, job.id)) is None:
         db.session.add(PushJob(push_id=push.id, job_id=job.id))
     job_ids.append(job.id)
     same_job = push.job_id == job.id

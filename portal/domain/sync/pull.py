@@ -226,14 +226,27 @@ def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int
     return page
 
 
-def pull(technician_id: int, device_id: int, cursor: str | None, limit: int) -> Page:
-    """Return the page of changes after ``cursor`` (a first sync when there is none)."""
+def pull(
+    technician_id: int,
+    device_id: int,
+    cursor: str | None,
+    limit: int,
+    last_position: int | None = None,
+) -> Page:
+    """Return the page of changes after ``cursor`` (a first sync when there is none).
+
+    ``last_position`` is the technician's feed counter if the caller already read it (the
+    device API does, with the token): positions are handed out in commit order from that
+    counter, so a cursor at it has nothing above it and the feed need not be read.
+    """
     state = decode_cursor(cursor, technician_id)
     if state is None:
         # Read before the jobs: whatever commits after this is above it in the feed.
         state = Cursor(feed.last_position(technician_id), 0)
     if state.after_job is not None:
         return read_snapshot(technician_id, device_id, state, limit)
+    if last_position is not None and state.position >= last_position:
+        return Page(position=state.position)
     return read_page(technician_id, device_id, state.position, limit)
 
 
