@@ -10,8 +10,9 @@ import csv
 import io
 from collections import Counter
 
-from portal.domain import imports, inbox
+from portal.domain import imports
 from portal.domain import jobs as job_ops
+from portal.domain.inbox import processor as inbox
 from portal.extensions import db as _db
 from portal.models import Device, InboxMessage, JobEvent
 from tests.inbox.conftest import store_action

@@ -192,3 +192,6 @@ def _describe(target: Push, ids: list[int], tech: _Technician) -> None:
     target.body = push._clip(", ".join(tech.references), 400)
     target.collapse_key = "fieldsync-jobs"
     target.coalesced = (target.coalesced or 0) + len(tech.ids)
+
+
+push.batch_collector = collect

@@ -13,6 +13,7 @@ The sending itself (retries, token removal) lives in :mod:`portal.domain.push.se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -49,14 +50,19 @@ _RANK = {
 _FLUSH_FLAG = "fieldsync:push:flush-pending"
 
 
+# Set by portal.domain.push.batch when it is imported (it builds on this module, so this one
+# must not import it); no batch can be under way before that.
+batch_collector: Callable[[int, int, str, PushReason], bool] | None = None
+
+
 def job_changed(job: Job, technician_id: int, reason: PushReason, from_device: bool) -> None:
     """Queue a push to ``technician_id``'s devices about ``job``, unless the device did it."""
     if from_device:
         return
     # A batch under way (a CSV import) makes one push per technician at its end.
-    from portal.domain.push import batch  # imported here: it builds on this module
-
-    if not batch.collect(technician_id, job.id, job.reference or "", reason):
+    if batch_collector is None or not batch_collector(
+        technician_id, job.id, job.reference or "", reason
+    ):
         _deliver(job, technician_id, reason)
 
 
