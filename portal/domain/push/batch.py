@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.domain.push import triggers as push
-from portal.effects import after_commit
 from portal.extensions import db
-from portal.integrations import fcm
-from portal.models import Device, Job, Push, PushJob, PushState, utcnow
+from portal.models import Job, Push, PushJob
 
 _KEY = "fieldsync_push_batch"
 # A data message carries at most this many job ids (FCM caps data at 4 KB); the push log's
@@ -136,38 +133,18 @@ def _deliver(technician_id: int, tech: _Technician) -> None:
         if job is not None:
             push._deliver(job, technician_id, push.PushReason(tech.reason))
         return
-    devices = db.session.scalars(
-        select(Device).where(
-            Device.user_id == technician_id,
-            Device.push_token.is_not(None),
-            Device.push_token != "",
-            Device.revoked_at.is_(None),
-        )
-    ).all()
+    devices = push.pushable_devices(technician_id)
     if not devices:
         return
     window = current_app.config["PUSH_COALESCE_SECONDS"]
-    send = fcm.configured()
     dialect = db.session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for device in devices:
         target = push._pending(device.id, window)
         if target is None:
-            due = push.not_before(window) if window > 0 else utcnow()
-            target = Push(
-                device_id=device.id,
-                technician_id=technician_id,
-                state=(PushState.QUEUED if send else PushState.RECORDED).value,
-                attempts=0,
-                coalesced=0,
-                next_attempt_at=due if send else None,
-                data={},
-            )
+            target = push.new_push(device, window, coalesced=0)
             _describe(target, ids, tech)
-            db.session.add(target)
             db.session.flush()
-            if send:
-                after_commit(push.schedule_flush, due if window > 0 else None)
         else:
             _describe(target, ids, tech)
         for first in range(0, len(ids), 1000):

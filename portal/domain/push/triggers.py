@@ -70,39 +70,50 @@ def _deliver(job: Job, technician_id: int, reason: PushReason) -> None:
     """Record one push per device with a token, or merge into its pending one; send after commit."""
     if technician_id is None:
         return
-    devices = db.session.scalars(
-        select(Device).where(
-            Device.user_id == technician_id,
-            Device.push_token.is_not(None),
-            Device.push_token != "",
-            Device.revoked_at.is_(None),
-        )
-    ).all()
-    if not devices:
-        return
     window = current_app.config["PUSH_COALESCE_SECONDS"]
-    send = fcm.configured()
-    for device in devices:
+    for device in pushable_devices(technician_id):
         pending = _pending(device.id, window)
         if pending is not None:
             _merge(pending, job, reason)
             continue
-        due = not_before(window) if window > 0 else utcnow()
-        push = Push(
-            device_id=device.id,
-            technician_id=technician_id,
-            state=(PushState.QUEUED if send else PushState.RECORDED).value,
-            attempts=0,
-            coalesced=1,
-            next_attempt_at=due if send else None,
-        )
+        push = new_push(device, window, coalesced=1)
         _describe(push, job, reason.value, [job.id])
-        db.session.add(push)
         db.session.flush()
         db.session.add(PushJob(push_id=push.id, job_id=job.id))
-        if send:
-            # One flush per due second, not one task per push: see schedule_flush.
-            after_commit(schedule_flush, due if window > 0 else None)
+
+
+def pushable_devices(technician_id: int) -> list[Device]:
+    """Return the technician's signed-in devices that have a push token."""
+    return list(
+        db.session.scalars(
+            select(Device).where(
+                Device.user_id == technician_id,
+                Device.push_token.is_not(None),
+                Device.push_token != "",
+                Device.revoked_at.is_(None),
+            )
+        )
+    )
+
+
+def new_push(device: Device, window: float, coalesced: int) -> Push:
+    """Add a push for ``device`` due in ``window`` seconds; sent after commit if FCM is set."""
+    send = fcm.configured()
+    due = not_before(window) if window > 0 else utcnow()
+    push = Push(
+        device_id=device.id,
+        technician_id=device.user_id,
+        state=(PushState.QUEUED if send else PushState.RECORDED).value,
+        attempts=0,
+        coalesced=coalesced,
+        next_attempt_at=due if send else None,
+        data={},
+    )
+    db.session.add(push)
+    if send:
+        # One flush per due second, not one task per push: see schedule_flush.
+        after_commit(schedule_flush, due if window > 0 else None)
+    return push
 
 
 def _pending(device_id: int, window: float) -> Push | None:
