@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.domain import jobs as job_ops
+from portal.models import InboxMessage, MessageState
 
 
 @pytest.fixture
@@ -54,3 +55,21 @@ def make_job(db, make_user, nine_am):
         return job
 
     return make
+
+
+def completed_note(db, technician, job_id: int, received: datetime) -> InboxMessage:
+    """Store a completed note action on ``job_id`` received at ``received``."""
+    message = InboxMessage(
+        action_id=f"note-{job_id}-{received.timestamp()}",
+        technician_id=technician.id,
+        job_id=job_id,
+        seq=1,
+        type="note",
+        payload={"text": "on site"},
+        payload_hash="0" * 64,
+        state=MessageState.COMPLETED.value,
+        received_at=received,
+    )
+    db.session.add(message)
+    db.session.commit()
+    return message

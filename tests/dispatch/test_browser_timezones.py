@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from portal.domain import jobs as job_ops
 from portal.domain import timezones
-from portal.models import InboxMessage, Job, MessageState, User, utcnow
+from portal.models import Job, User, utcnow
 from tests.conftest import CHROMIUM, browser_login, screenshot
+from tests.dispatch.conftest import completed_note
 
 pytestmark = pytest.mark.browser
 
@@ -79,23 +80,6 @@ def settle(page) -> None:
 def fresh(db, model, **where):
     db.session.rollback()
     return db.session.scalar(select(model).filter_by(**where))
-
-
-def received(db, tech, job_id: int, at: datetime) -> InboxMessage:
-    message = InboxMessage(
-        action_id=f"tz-{job_id}-{at.timestamp()}",
-        technician_id=tech.id,
-        job_id=job_id,
-        seq=1,
-        type="note",
-        payload={"text": "on site"},
-        payload_hash="0" * 64,
-        state=MessageState.COMPLETED.value,
-        received_at=at,
-    )
-    db.session.add(message)
-    db.session.commit()
-    return message
 
 
 @pytest.mark.parametrize(("zone", "browser_locale", "cldr"), VIEWERS)
@@ -207,8 +191,8 @@ def test_a_dispatcher_abroad_plans_in_their_own_time(
     screenshot(page, f"tz-board-{zone.split('/')[1].lower()}")
 
     # 5. The inbox's date filter takes their days.
-    first = received(db, tech, early.id, local(today, 0, 20))
-    last = received(db, tech, late.id, local(today, 0, 20) - timedelta(minutes=40))
+    first = completed_note(db, tech, early.id, local(today, 0, 20))
+    last = completed_note(db, tech, late.id, local(today, 0, 20) - timedelta(minutes=40))
     page.goto("/inbox/")
     page.fill("#inbox-filter input[name=date_from]", today.isoformat())
     page.fill("#inbox-filter input[name=date_to]", today.isoformat())

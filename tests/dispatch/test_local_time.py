@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.domain import timezones
-from portal.models import InboxMessage, Job, MessageState, utcnow
+from portal.models import Job, utcnow
+from tests.dispatch.conftest import completed_note
 from tests.dispatch.test_timezones import text
 
 AMS, CHI, TYO = "Europe/Amsterdam", "America/Chicago", "Asia/Tokyo"
@@ -189,23 +190,6 @@ def test_the_job_list_filters_by_the_viewers_local_days(
     assert f">{job.reference}</a>" in on and f">{job.reference}</a>" not in off
 
 
-def _message(db, technician, job_id: int, received: datetime) -> InboxMessage:
-    message = InboxMessage(
-        action_id=f"a-{received.timestamp()}",
-        technician_id=technician.id,
-        job_id=job_id,
-        seq=1,
-        type="note",
-        payload={"text": "on site"},
-        payload_hash="0" * 64,
-        state=MessageState.COMPLETED.value,
-        received_at=received,
-    )
-    db.session.add(message)
-    db.session.commit()
-    return message
-
-
 def test_the_inbox_date_filter_and_chart_use_local_days(
     client, login_as, company_in, make_user, db
 ):
@@ -217,10 +201,10 @@ def test_the_inbox_date_filter_and_chart_use_local_days(
     tokyo = ZoneInfo(TYO)
     today = utcnow().astimezone(tokyo).date()
     # 00:30 in Tokyo today is still yesterday in UTC (and in Amsterdam).
-    early = _message(
+    early = completed_note(
         db, tech, 1, datetime.combine(today, datetime.min.time()).replace(minute=30, tzinfo=tokyo)
     )
-    late = _message(
+    late = completed_note(
         db,
         tech,
         2,
@@ -244,7 +228,7 @@ def test_no_page_mentions_utc_unless_it_is_the_zone(
     login_as("support")
     tech = make_user("technician")
     job = make_job("Boiler service", assignee=tech)
-    message = _message(db, tech, job.id, utcnow() - timedelta(hours=1))
+    message = completed_note(db, tech, job.id, utcnow() - timedelta(hours=1))
     pages = [
         "/jobs",
         "/jobs/new",

@@ -52,6 +52,11 @@ def upload(db):
 @pytest.fixture
 def technician(make_user, db):
     """A technician with every right and one device."""
+    return technician_with_device(make_user, db)
+
+
+def technician_with_device(make_user, db):
+    """Create a technician with every right and one device (``tech.device``)."""
     tech = make_user("technician", name="Tess Tech")
     device = Device(device_id=f"dev-{uuid.uuid4().hex[:8]}", user_id=tech.id, platform="android")
     db.session.add(device)

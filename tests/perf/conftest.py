@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.api.conftest import dispatcher, make_job, sign_in  # noqa: F401
+from tests.inbox.conftest import technician_with_device
 
 
 class Statements(list):
@@ -44,16 +45,7 @@ def statements(db):
 @pytest.fixture
 def inbox_technician(make_user, db):
     """A technician with every right and one device."""
-    import uuid
-
-    from portal.models import Device
-
-    tech = make_user("technician", name="Tess Tech")
-    device = Device(device_id=f"dev-{uuid.uuid4().hex[:8]}", user_id=tech.id, platform="android")
-    db.session.add(device)
-    db.session.commit()
-    tech.device = device
-    return tech
+    return technician_with_device(make_user, db)
 
 
 @pytest.fixture
