@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 COMPANY = "Europe/Amsterdam"
 VIEWERS = [
     pytest.param("America/Chicago", "en-US", "en_US", id="chicago"),
-    pytest.param("Asia/Tokyo", "ja-JP", "en_150", id="tokyo"),
+    pytest.param("Asia/Tokyo", "ja-JP", "en_JP", id="tokyo"),
 ]
 # Count the live refreshes a page makes, so a test acts once the page has settled.
 COUNT_REFRESHES = """

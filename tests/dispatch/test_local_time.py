@@ -260,7 +260,7 @@ def test_no_page_mentions_utc_unless_it_is_the_zone(
         ("en-US,en;q=0.9", "Mon, Jun 3, 2030, 9:00 AM"),
         ("en-GB", "Mon, 3 Jun 2030, 09:00"),
         ("nl-NL,nl;q=0.9", "Mon, 3 Jun 2030, 09:00"),
-        ("ja-JP", "Mon, 3 Jun 2030, 09:00"),
+        ("ja-JP", "Mon, Jun 3, 2030, 9:00"),  # CLDR's English in Japan: 24-hour
     ],
 )
 def test_the_date_format_follows_the_browsers_language(
@@ -272,6 +272,8 @@ def test_the_date_format_follows_the_browsers_language(
     )
     page = visible(client.get(f"/jobs/{job.id}", headers={"Accept-Language": language}))
     assert shown in page
+    # Only the American reader gets a 12-hour clock.
+    assert (re.search(r"\d AM\b", page) is not None) == language.startswith("en-US")
 
 
 def test_my_settings_set_my_zone_and_date_format(client, dispatcher, company_in, make_job, db):

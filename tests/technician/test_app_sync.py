@@ -83,6 +83,8 @@ def test_a_revoked_sign_in_asks_to_sign_in_again_and_then_sends_what_waited(
     phone.context.set_offline(True)
     tab.fill("#note-text", "Parts ordered")
     tab.click("#note-form button[type=submit]")
+    # The note is in the phone's outbox before the office revokes the sign-in.
+    expect(phone.unsent()).to_have_text("1 unsent")
 
     db.session.rollback()
     device = db.session.scalar(select(Device).where(Device.user_id == technician.id))
