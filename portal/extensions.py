@@ -61,6 +61,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None
 
 
+# An execution option for a request that only reads and whose reads need no common
+# snapshot (a device's GET: the token row, then the feed above a position that only grows):
+# on SQLite no BEGIN is sent, as PostgreSQL runs the same reads in autocommit.
+READ_ONLY = "fieldsync_read_only"
+
 # Set by code that is about to write (a POST request, a worker task, a writing command).
 sqlite_writer: ContextVar[bool] = ContextVar("sqlite_writer", default=False)
 
@@ -74,8 +79,11 @@ def _sqlite_begin(conn) -> None:
     lock up front waits on the busy timeout instead. Readers stay deferred so they never hold
     the write lock. PostgreSQL is untouched.
     """
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_writer.get() else "BEGIN")
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.get_execution_options().get(READ_ONLY):
+        return  # each statement reads in its own implicit transaction (see READ_ONLY)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_writer.get() else "BEGIN")
 
 
 def get_redis() -> redis.Redis:

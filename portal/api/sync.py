@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, jsonify, request
 
 from portal.api import bp
@@ -18,6 +16,7 @@ from portal.api.common import (
 )
 from portal.domain import timezones
 from portal.domain.inbox import store
+from portal.domain.sync import documents
 from portal.domain.sync import pull as sync_pull
 from portal.extensions import db
 from portal.models import utcnow
@@ -67,11 +66,15 @@ def pull():
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
     except sync_pull.CursorExpired as exc:
         raise ApiError(410, "cursor_expired", str(exc), "cursor") from None
+    if page.unchanged:
+        cursor = request.args["cursor"]  # the same position: signing it again gives this
+    else:
+        cursor = sync_pull.encode_cursor(device.user_id, page.position, page.after_job)
     body = {
         "jobs": page.jobs,
         "removed": page.removed,
         "action_results": page.action_results,
-        "cursor": sync_pull.encode_cursor(device.user_id, page.position, page.after_job),
+        "cursor": cursor,
         "has_more": page.has_more,
         "server_time": utcnow().isoformat(),
         "timezone": timezones.company_zone_name(),
@@ -81,10 +84,9 @@ def pull():
             sync_pull.record_sync(device, unsent, network)
     else:
         db.session.rollback()  # end the read transaction
-    # Unsorted and compact: a page of 50 jobs is the largest answer devices poll for.
-    return current_app.response_class(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False), mimetype="application/json"
-    )
+    # Compact, and reports go in as stored: a page of 50 jobs is the largest answer devices
+    # poll for.
+    return current_app.response_class(documents.dumps(body), mimetype="application/json")
 
 
 @bp.post("/sync/push")

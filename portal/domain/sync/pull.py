@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -62,6 +63,16 @@ def _serializer() -> URLSafeSerializer:
     return cached
 
 
+@lru_cache(maxsize=16_384)
+def _verified(key: str, cursor: str) -> Any:
+    """Return a cursor's signed value (raise BadSignature), remembered per key and cursor.
+
+    A phone with nothing new polls with the same cursor every two minutes, and a cursor's
+    signature under a key never changes: verify it once. Refusals are not remembered.
+    """
+    return _serializer().loads(cursor)
+
+
 @dataclass(frozen=True)
 class Cursor:
     position: int  # feed entries up to here are delivered (or covered by the snapshot)
@@ -89,7 +100,7 @@ def decode_cursor(cursor: str | None, technician_id: int) -> Cursor | None:
         return None
     damaged = "The cursor is damaged or was not issued by this server."
     try:
-        value = _serializer().loads(cursor)
+        value = _verified(current_app.config["SECRET_KEY"], cursor)
     except (BadSignature, ValueError, UnicodeError) as exc:
         raise CursorError(damaged) from exc
     if isinstance(value, list) and value and value[0] == technician_id:
@@ -112,7 +123,12 @@ class Page:
     position: int = 0
     has_more: bool = False
     after_job: int | None = None  # set while a first sync has more jobs to send
+    unchanged: bool = False  # nothing after the cursor: the device may keep the one it sent
 
+
+# Plain strings: an enum member's value is looked up per access, and a page reads hundreds.
+_UPSERT, _ACTION_RESULT = FeedKind.UPSERT.value, FeedKind.ACTION_RESULT.value
+_HORIZON = FeedKind.HORIZON.value
 
 _FEED_QUERY = (
     select(FeedEntry.position, FeedEntry.job_id, FeedEntry.kind, FeedEntry.message_id)
@@ -140,26 +156,26 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
     rows = rows[:limit]
     if not rows:
         return page
-    if rows[0].kind == FeedKind.HORIZON.value:
+    if rows[0].kind == _HORIZON:
         # The retention deleted entries above this cursor (see feed.expire).
         raise CursorExpired("The cursor is older than the sync history kept: sync again.")
     page.position = rows[-1].position
     # The last entry of a job in the range wins: removed then re-added comes out present.
     last_kind: dict[int, str] = {}
     message_ids: list[int] = []
-    for row in rows:
-        if row.kind == FeedKind.ACTION_RESULT.value:
-            if row.message_id is not None:
-                message_ids.append(row.message_id)
+    for _position, job_id, kind, message_id in rows:
+        if kind == _ACTION_RESULT:
+            if message_id is not None:
+                message_ids.append(message_id)
         else:
-            last_kind[row.job_id] = row.kind
-    wanted = [j for j, kind in last_kind.items() if kind == FeedKind.UPSERT.value]
+            last_kind[job_id] = kind
+    wanted = [j for j, kind in last_kind.items() if kind == _UPSERT]
     jobs, files = load_jobs(db.session.connection(), wanted) if wanted else ({}, {})
     for job_id, kind in sorted(last_kind.items()):
         job = jobs.get(job_id)
         # The job's present state decides: if it left the technician after this entry was
         # written, say so now (a later entry in the feed says it again, harmlessly).
-        if kind == FeedKind.UPSERT.value and visible_to(job, technician_id):
+        if kind == _UPSERT and visible_to(job, technician_id):
             page.jobs.append(job_document(job, files.get(job_id, [])))
         else:
             page.removed.append(job_id)
@@ -246,8 +262,10 @@ def pull(
     if state.after_job is not None:
         return read_snapshot(technician_id, device_id, state, limit)
     if last_position is not None and state.position >= last_position:
-        return Page(position=state.position)
-    return read_page(technician_id, device_id, state.position, limit)
+        return Page(position=state.position, unchanged=True)
+    page = read_page(technician_id, device_id, state.position, limit)
+    page.unchanged = page.position == state.position and not page.has_more
+    return page
 
 
 def needs_recording(device: Any, unsent_count: int | None, network: str | None) -> bool:
