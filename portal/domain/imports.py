@@ -303,6 +303,7 @@ def _import(
     techs = _Technicians()
     zone = timezones.company_zone()
     tally: Counter[Any] = Counter()
+    estimates = jobs_bulk.Estimates()
     since_commit = 0
     for chunk in _chunks(rows, CHUNK):
         plans = []
@@ -311,11 +312,13 @@ def _import(
                 plans.append(_plan(row, techs, zone))
             except DomainError as exc:
                 result.errors.append(_row_error(row, exc))
+        before = tally["created"]
         for plan, outcome in _run_chunk(plans, actor):
             if isinstance(outcome, Exception):
                 result.errors.append(_row_error(plan.row, outcome))
             else:
                 tally[outcome] += 1
+        estimates.created(tally["created"] - before)
         push_batch.settle()
         since_commit += len(chunk)
         if commit_every and since_commit >= commit_every:

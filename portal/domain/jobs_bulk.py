@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.domain import counts
@@ -116,3 +116,35 @@ def create_many(items: list[NewJob], actor: Actor) -> list[int]:
 def announce_jobs() -> None:
     """Tell open job lists and boards that jobs changed (one event for a whole batch)."""
     realtime.emit("job_changed", {"job_id": None}, realtime.Room.JOBS)
+
+
+class Estimates:
+    """Keep PostgreSQL's idea of the size of ``jobs`` in step with a large import.
+
+    Each chunk looks up its references by the unique index, but a planner that believes the
+    table empty (a new database, or one far smaller than the import) reads the whole table
+    instead, every chunk: a 100,000-row import into an empty database ran at a fifth of its
+    speed. Autovacuum analyzes only after the fact, so the import does it whenever the rows
+    it created outnumber the planner's estimate (a handful of times for any size).
+    """
+
+    FLOOR = 1000  # below this a sequential read is as good as the index
+
+    def __init__(self) -> None:
+        self.pg = db.session.get_bind().dialect.name == "postgresql"
+        self.known = self.unseen = 0
+        if self.pg:
+            estimate = db.session.scalar(
+                text("SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass")
+            )
+            self.known = max(int(estimate or 0), 0)
+
+    def created(self, rows: int) -> None:
+        """Note ``rows`` new jobs; analyze ``jobs`` once the planner's picture is stale."""
+        if not self.pg:
+            return
+        self.unseen += rows
+        if self.unseen > max(self.known, self.FLOOR):
+            db.session.execute(text("ANALYZE jobs"))
+            self.known += self.unseen
+            self.unseen = 0

@@ -10,11 +10,15 @@ import csv
 import io
 from collections import Counter
 
+import pytest
+from sqlalchemy import text
+
 from portal.domain import imports
 from portal.domain import jobs as job_ops
 from portal.domain.inbox import processor as inbox
 from portal.extensions import db as _db
 from portal.models import Device, InboxMessage, JobEvent
+from tests.conftest import BACKEND
 from tests.inbox.conftest import store_action
 
 
@@ -106,3 +110,21 @@ def test_an_import_row_costs_no_statement_of_its_own(make_user, statements, db):
 
 # New jobs are written a chunk (500 rows) at a time: a statement per row would be 1.0.
 PER_ROW = 0.1
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="SQLite's planner always uses the index")
+def test_a_large_import_into_an_empty_database_finds_references_by_the_index(make_user, db):
+    """The planner learns the table grew, so each chunk's lookup does not read every job."""
+    tech = make_user("technician")
+    actor = job_ops.Actor(None, job_ops.Origin.IMPORT)
+    rows = imports.read_csv(_csv(3000, "BIG", tech.email))
+    result = imports.import_rows(rows, actor)
+    db.session.commit()
+    assert (result.created, result.errors) == (3000, [])
+    refs = ", ".join(f"'BIG-{i}'" for i in range(0, 3000, 300))
+    plan = (
+        db.session.execute(text(f"EXPLAIN SELECT id FROM jobs WHERE reference IN ({refs})"))
+        .scalars()
+        .all()
+    )
+    assert "Seq Scan" not in plan[0] and "uq_jobs_reference" in "\n".join(plan), plan
