@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 import redis
 from flask import current_app, request
@@ -65,6 +66,22 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 # snapshot (a device's GET: the token row, then the feed above a position that only grows):
 # on SQLite no BEGIN is sent, as PostgreSQL runs the same reads in autocommit.
 READ_ONLY = "fieldsync_read_only"
+
+
+def read_connection() -> Any:
+    """Return the session's connection, without a transaction if none is open yet.
+
+    For reads that need no common snapshot (a device's pull: the token row, then the feed
+    above a position that only grows, then the jobs as they are now): sparing BEGIN and
+    ROLLBACK is a large share of such a request. PostgreSQL reads in autocommit; SQLite
+    sends no BEGIN (``READ_ONLY``). Once a transaction is open, it is simply its connection.
+    """
+    if db.session().in_transaction():
+        return db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return db.session.connection(execution_options={READ_ONLY: True})
+
 
 # Set by code that is about to write (a POST request, a worker task, a writing command).
 sqlite_writer: ContextVar[bool] = ContextVar("sqlite_writer", default=False)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from tests.sql_counter import counting
+
 BACKEND = os.environ.get("FIELDSYNC_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,6 +231,12 @@ class PortalClient:
         data = dict(data or {})
         data.setdefault("csrf_token", self.token())
         return self.raw.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def statements(db):
+    """``with statements() as seen:`` collects the SQL the block sends (tests/sql_counter.py)."""
+    return lambda: counting(db.engine)
 
 
 @pytest.fixture

@@ -137,27 +137,17 @@ def test_a_tampered_or_foreign_cursor_is_refused_with_400(sign_in, make_job):
         assert resp.get_json()["field"] == "cursor"
 
 
-def test_pull_reads_only_the_entries_after_the_cursor(sign_in, make_job, db, app):
+def test_pull_reads_only_the_entries_after_the_cursor(sign_in, make_job, statements):
     """The cursor maps to the feed id: an empty delta touches no job rows."""
     phone = sign_in()
     for _ in range(3):
         make_job(phone.technician)
     cursor = phone.pull()["cursor"]
-    from sqlalchemy import event
-
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements() as seen:
         phone.pull(cursor)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-    assert not any("FROM jobs" in s for s in statements)
+    assert not seen.touching("FROM jobs")
     # The technician's feed counter (read with the token) says nothing is after the cursor.
-    assert any("sync_positions" in s or "sync_feed" in s for s in statements)
+    assert seen.touching("sync_positions") or seen.touching("sync_feed")
 
 
 def test_a_pull_with_the_cursor_just_returned_is_empty_at_once(sign_in, make_job, dispatcher, db):

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, select, update
 from portal.domain import devices
 from portal.domain.sync import feed
 from portal.domain.sync.documents import action_result, job_document, load_jobs, visible_to
-from portal.extensions import db
+from portal.extensions import db, read_connection
 from portal.models import (
     UNFINISHED_STATES,
     Device,
@@ -256,13 +256,19 @@ def pull(
     counter, so a cursor at it has nothing above it and the feed need not be read.
     """
     state = decode_cursor(cursor, technician_id)
+    if (
+        state is not None
+        and state.after_job is None
+        and last_position is not None
+        and state.position >= last_position
+    ):
+        return Page(position=state.position, unchanged=True)
+    read_connection()  # a pull only reads: no transaction (see read_connection)
     if state is None:
         # Read before the jobs: whatever commits after this is above it in the feed.
         state = Cursor(feed.last_position(technician_id), 0)
     if state.after_job is not None:
         return read_snapshot(technician_id, device_id, state, limit)
-    if last_position is not None and state.position >= last_position:
-        return Page(position=state.position, unchanged=True)
     page = read_page(technician_id, device_id, state.position, limit)
     page.unchanged = page.position == state.position and not page.has_more
     return page
