@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from portal.domain import files
 from portal.domain import jobs as job_ops
-from portal.domain.inbox import maintenance, processor, repair
+from portal.domain.inbox import attempts, maintenance, processor, repair
 from portal.models import (
     FeedEntry,
     FeedKind,
     FileKind,
+    InboxAttempt,
     InboxAudit,
     InboxMessage,
     Job,
@@ -191,6 +192,29 @@ def test_a_failure_holds_the_line_and_retry_runs_the_held_actions_at_once(
     assert notes_of(db, job.id) == ["n2", "n3", "n4"]
 
 
+def test_a_failure_in_the_middle_of_a_line_keeps_what_came_before_and_holds_the_rest(
+    db, make_user, make_job, upload, run_worker
+):
+    """Actions applied together still succeed or fail one by one."""
+    tech = make_user("technician", rights=[Right.ADD_NOTES])
+    job = make_job(tech)
+    before = [upload(tech, job.id, s, "note", {"text": f"n{s}"}) for s in (1, 2)]
+    refused = upload(tech, job.id, 3, "status_change", {"to": "started"})
+    after = [upload(tech, job.id, s, "note", {"text": f"n{s}"}) for s in (4, 5)]
+    run_worker(["inbox"])
+    assert [state_of(db, m).state for m in before] == ["completed"] * 2
+    assert notes_of(db, job.id) == ["n1", "n2"]
+    failed = state_of(db, refused)
+    assert (failed.state, failed.error_category, failed.attempts) == ("failed", "authorization", 1)
+    assert reload(db, Job, job.id).status == "assigned"  # nothing of the refused action stayed
+    # The held actions look as if no worker had touched them: no attempt, no count.
+    for message in after:
+        held = state_of(db, message)
+        assert (held.state, held.attempts, held.processing_started_at) == ("queued", 0, None)
+    tried = db.session.scalars(select(InboxAttempt.message_id)).all()
+    assert sorted(tried) == sorted(m.id for m in [*before, refused])
+
+
 def test_discarding_a_failed_action_lets_the_line_go_on(
     db, technician, make_job, upload, run_worker, make_user
 ):
@@ -227,7 +251,7 @@ def test_out_of_order_uploads_wait_and_run_in_seq_order_once(
     db.session.commit()
     maintenance.check()
     run_worker(["inbox"])
-    assert processor.attempt(third.id, 0) is processor.Step.SKIPPED
+    assert attempts.attempt(third.id, 0) is attempts.Step.SKIPPED
     assert notes_of(db, job.id) == ["one", "two", "three"]
 
 

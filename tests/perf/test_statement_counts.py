@@ -75,9 +75,11 @@ def test_one_inbox_action_costs_a_fixed_number_of_statements(
     assert states == {"completed"}
 
 
-# Claim (line read, mark, attempt) and apply (lock, check, job, history, feed, outcome).
-PER_ACTION = 17  # PostgreSQL adds SET LOCAL synchronous_commit to the claim
-LINE_OVERHEAD = 2  # the last look for runnable actions, the claim that finds none
+# A line's actions are claimed together (mark, attempt) and applied in one transaction, each
+# in a savepoint (lock, check, technician, job, history, outcome, attempt, feed entry).
+PER_ACTION = 12
+# Per line: the claim, the last look for runnable actions, the claim that finds none.
+LINE_OVERHEAD = 4
 
 
 def _csv(rows: int, prefix: str, email: str) -> str:

@@ -14,6 +14,7 @@ give the job back and retry). Only that device's later actions on that job wait 
 from __future__ import annotations
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload
 
 from portal.domain import jobs as job_ops
 from portal.domain.errors import AuthorizationError, ValidationError
@@ -40,8 +41,7 @@ RIGHT_FOR = {
 
 def apply(message: InboxMessage) -> None:
     """Apply the action through the job services, as the technician on their device."""
-    technician = db.session.get(User, message.technician_id)
-    device = db.session.get(Device, message.device_id) if message.device_id else None
+    technician, device = _who(message)
     job = job_ops.get_for_update(message.job_id)
     name = job.reference if job is not None else f"Job {message.job_id}"
     if technician is None or job is None:
@@ -78,6 +78,23 @@ def apply(message: InboxMessage) -> None:
         job_ops.add_note(job, payload["text"], actor)
     else:
         _photo(job, str(payload["file_id"]), technician, device, message, actor)
+
+
+def _who(message: InboxMessage) -> tuple[User | None, Device | None]:
+    """Load the technician, their rights and the device in one read (one per action)."""
+    row = (
+        db.session.execute(
+            select(User, Device)
+            .outerjoin(Device, Device.id == message.device_id)
+            .where(User.id == message.technician_id)
+            .options(joinedload(User.rights))
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        return None, None
+    return row[0], row[1]
 
 
 def _photo(

@@ -18,7 +18,10 @@ Decisions (the contract in DESIGN.md "The inbox"):
   duplicate therefore never applies an action twice nor out of order.
 * **Claim, then apply.** A short transaction first marks the head ``processing`` and opens an
   :class:`InboxAttempt` (so people see it and a dead worker's leftovers are recognisable);
-  ``processing`` messages are simply taken again by the next worker of that job.
+  ``processing`` messages are simply taken again by the next worker of that job. The actions
+  right after the head on its device's line are claimed with it (up to ``BATCH``) and applied
+  in one transaction, each in its own savepoint: each still completes or fails on its own,
+  the first that does not complete ends the batch and the untried ones go back to ``queued``.
 * **Failures hold their device's line.** Later actions of that device on that job stay
   ``queued`` and show as *held* until the failure is retried (and succeeds) or discarded.
 * **Waiting.** An action whose predecessor (same device, same job, ``seq - 1``) has not arrived
@@ -34,20 +37,16 @@ import logging
 import os
 import socket
 import uuid
-from enum import Enum
 
 from flask import current_app
-from sqlalchemy import and_, exists, select, text, update
+from sqlalchemy import and_, exists, select, text
 
-from portal.domain.errors import DomainError
-from portal.domain.inbox.apply import apply
-from portal.domain.sync import feed
+from portal.domain.inbox.attempts import Step, attempt_batch
+from portal.domain.inbox.events import announce, emit_change
 from portal.effects import after_commit
 from portal.extensions import db, get_redis
-from portal.integrations import realtime
 from portal.models import (
     UNFINISHED_STATES,
-    ErrorCategory,
     InboxAttempt,
     InboxLineMark,
     InboxMessage,
@@ -85,21 +84,6 @@ class LineLock:
 
 def line_is_locked(job_id: int) -> bool:
     return bool(get_redis().exists(f"{LOCK_PREFIX}{job_id}"))
-
-
-def announce(message: InboxMessage) -> None:
-    """Queue the device feed entry and, after commit, the live event for a state change."""
-    message.updated_at = utcnow()
-    feed.action_result(message.technician_id, message.job_id, message.id)
-    after_commit(_emit, message.id, message.job_id)
-
-
-def _emit(message_id: int, job_id: int) -> None:
-    realtime.emit(
-        "inbox_message", {"message_id": message_id, "job_id": job_id}, realtime.Room.INBOX
-    )
-    # Dispatchers see the job's phone-side state (job page, job list), not the inbox itself.
-    realtime.emit("job_phone_changed", {"job_id": job_id}, realtime.Room.JOBS)
 
 
 def enqueue_line(job_id: int, retry_failed: bool = False) -> None:
@@ -149,18 +133,56 @@ def _heads(rows: list[InboxMessage]) -> list[InboxMessage]:
     return list(heads.values())
 
 
+# Up to this many consecutive actions of one device's line are claimed together and applied
+# in one transaction, each in its own savepoint: one wait for the disk instead of one per
+# action, while each action still succeeds or fails on its own. Small enough that the job's
+# row is not held for long.
+BATCH = 10
+
+Claim = tuple[tuple[int, int], tuple[int, int]]  # (message, attempt), (device, seq)
+
+
+def _followers(rows: list[InboxMessage], head: InboxMessage) -> list[InboxMessage]:
+    """Return the actions right after ``head`` on its device's line, without a gap."""
+    found: list[InboxMessage] = []
+    seq = head.seq
+    for row in rows:
+        if len(found) == BATCH - 1:
+            break
+        if _device_key(row) != _device_key(head) or row.seq <= head.seq:
+            continue
+        if row.seq != seq + 1 or row.state == MessageState.FAILED.value:
+            break
+        found.append(row)
+        seq = row.seq
+    return found
+
+
+def _mark_processing(message: InboxMessage) -> InboxAttempt:
+    message.state = MessageState.PROCESSING.value
+    message.processing_started_at = message.updated_at = utcnow()
+    message.attempts = (message.attempts or 0) + 1
+    attempt = InboxAttempt(message_id=message.id, worker=WORKER_NAME)
+    db.session.add(attempt)
+    # "processing" is transient: no feed entry or live event; the outcome will follow.
+    return attempt
+
+
 def _claim(
     job_id: int, retry_failed: bool, retried: set[int], done: set[tuple[int, int]]
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """Pick the next action, mark it ``processing``; return ((message, attempt), (device, seq)).
+) -> list[Claim] | None:
+    """Pick the next actions, mark them ``processing``; return their claims, in order.
 
-    Returns None when no device line of the job can go on: each is done, held behind its
-    failure, or waiting. ``retried`` holds the failed heads already tried again in this pass;
-    ``done`` the (device, seq) completed in it, whose successors need no predecessor lookup.
+    The next action is the oldest head that can go on; the ones right after it on its
+    device's line come with it (up to ``BATCH``), a retried failure alone. Returns None when
+    no device line of the job can go on: each is done, held behind its failure, or waiting.
+    ``retried`` holds the failed heads already tried again in this pass; ``done`` the
+    (device, seq) completed in it, whose successors need no predecessor lookup.
     """
     chosen: InboxMessage | None = None
     held = False
-    for head in sorted(_heads(_unfinished(job_id)), key=lambda r: r.id):
+    rows = _unfinished(job_id)
+    for head in sorted(_heads(rows), key=lambda r: r.id):
         if head.state == MessageState.FAILED.value:
             if retry_failed and head.id not in retried:
                 retried.add(head.id)
@@ -178,121 +200,37 @@ def _claim(
     if chosen is None:
         if held:
             # Actions that just arrived behind a failure now show as held: say so live.
-            after_commit(_emit, 0, job_id)
+            after_commit(emit_change, 0, job_id)
         db.session.commit()
         return None
     if db.session.get_bind().dialect.name == "postgresql":
         # Losing this mark in a database crash is harmless (the action is simply taken
         # again), so it need not wait for the disk; the outcome below does.
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    chosen.state = MessageState.PROCESSING.value
-    picked = (_device_key(chosen), chosen.seq)
-    chosen.processing_started_at = utcnow()
-    chosen.attempts = (chosen.attempts or 0) + 1
-    attempt = InboxAttempt(message_id=chosen.id, worker=WORKER_NAME)
-    db.session.add(attempt)
-    # "processing" is transient: no feed entry or live event; the outcome will follow.
-    chosen.updated_at = utcnow()
+    batch = [chosen]
+    if chosen.state != MessageState.FAILED.value:
+        batch += _followers(rows, chosen)
+    attempts = [_mark_processing(m) for m in batch]
     db.session.flush()
-    ids = (chosen.id, attempt.id)
+    claims = [((m.id, a.id), (_device_key(m), m.seq)) for m, a in zip(batch, attempts, strict=True)]
     db.session.commit()
-    return ids, picked
-
-
-# --- applying one action --------------------------------------------------------------------
-
-
-def _blocked(message: InboxMessage) -> bool:
-    """Return whether an earlier action of the same device on the job is unfinished."""
-    earlier = and_(
-        InboxMessage.job_id == message.job_id,
-        InboxMessage.id != message.id,
-        InboxMessage.state.in_(UNFINISHED_STATES),
-        InboxMessage.device_id.is_not_distinct_from(message.device_id),
-        InboxMessage.seq < message.seq,
-    )
-    return bool(db.session.scalar(select(exists().where(earlier))))
-
-
-class Step(str, Enum):
-    """What one try at a line's head came to."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # another worker has it, or an earlier action is unfinished
-    BUSY = "busy"  # another worker holds the job's lock
-
-
-def _fail(message_id: int, attempt_id: int, category: str, reason: str) -> None:
-    """Record a failure (after the apply transaction rolled back)."""
-    message = db.session.get(InboxMessage, message_id, with_for_update=True, populate_existing=True)
-    attempt = db.session.get(InboxAttempt, attempt_id)
-    if attempt is not None:
-        attempt.finished_at = utcnow()
-        attempt.outcome = MessageState.FAILED.value
-        attempt.error_category = category
-        attempt.error_message = reason
-    if message is not None and message.state == MessageState.PROCESSING.value:
-        message.state = MessageState.FAILED.value
-        message.error_category = category
-        message.error_message = reason
-        message.processed_at = utcnow()
-        announce(message)
-    db.session.commit()
-
-
-def attempt(message_id: int, attempt_id: int) -> Step:
-    """Apply a claimed action and record its outcome."""
-    try:
-        message = db.session.get(
-            InboxMessage, message_id, with_for_update=True, populate_existing=True
-        )
-        if message is None or message.state != MessageState.PROCESSING.value:
-            db.session.rollback()
-            return Step.SKIPPED  # another worker finished it meanwhile
-        if _blocked(message):
-            # Only after a lost lock: put it back; the line's current owner goes on.
-            message.state = MessageState.QUEUED.value
-            db.session.commit()
-            return Step.SKIPPED
-        apply(message)
-        message.state = MessageState.COMPLETED.value
-        message.error_category = message.error_message = message.wait_reason = None
-        message.processed_at = utcnow()
-        db.session.execute(
-            update(InboxAttempt)
-            .where(InboxAttempt.id == attempt_id)
-            .values(finished_at=utcnow(), outcome=MessageState.COMPLETED.value)
-        )
-        announce(message)
-        db.session.commit()
-        return Step.COMPLETED
-    except DomainError as exc:
-        db.session.rollback()
-        _fail(message_id, attempt_id, exc.category.value, exc.message)
-        return Step.FAILED
-    except Exception as exc:  # anything unforeseen: recorded, never crashing the worker
-        db.session.rollback()
-        log.exception("inbox message %s failed unexpectedly", message_id)
-        reason = f"Unexpected error: {type(exc).__name__}: {exc}"[:2000]
-        _fail(message_id, attempt_id, ErrorCategory.INTERNAL.value, reason)
-        return Step.FAILED
+    return claims
 
 
 def _drain(job_id: int, lock: LineLock, retry_failed: bool, counts: dict[str, int]) -> None:
     retried: set[int] = set()
     done: set[tuple[int, int]] = set()
     while lock.renew():
-        claimed = _claim(job_id, retry_failed, retried, done)
-        if claimed is None:
+        claims = _claim(job_id, retry_failed, retried, done)
+        if claims is None:
             return
-        ids, picked = claimed
-        step = attempt(*ids)
-        counts[step.value] = counts.get(step.value, 0) + 1
-        if step is Step.COMPLETED:
-            done.add(picked)
-        elif step is Step.SKIPPED:
-            return  # another worker is on this job after all
+        steps = attempt_batch([ids for ids, _ in claims])
+        for step, (_, picked) in zip(steps, claims, strict=False):
+            counts[step.value] = counts.get(step.value, 0) + 1
+            if step is Step.COMPLETED:
+                done.add(picked)
+            elif step is Step.SKIPPED:
+                return  # another worker is on this job after all
         # A failure holds only its own device's line: the others go on in this pass.
 
 

@@ -13,6 +13,7 @@ from portal.domain import jsonsafe
 from portal.domain.errors import ValidationError
 from portal.domain.inbox import processor
 from portal.domain.inbox.apply import payload_problem
+from portal.domain.inbox.events import announce
 from portal.domain.inbox.store import storable
 from portal.extensions import db
 from portal.models import InboxAudit, InboxMessage, MessageState, User, utcnow
@@ -54,7 +55,7 @@ def retry(messages: list[InboxMessage], user: User | None) -> int:
         message.state = MessageState.QUEUED.value
         message.error_category = message.error_message = None
         _audit(message, user, "retry", before)
-        processor.announce(message)
+        announce(message)
         processor.enqueue_line(message.job_id)
         done += 1
     return done
@@ -68,7 +69,7 @@ def discard(message: InboxMessage, user: User, note: str = "") -> None:
     message.state = MessageState.DISCARDED.value
     message.processed_at = utcnow()
     _audit(message, user, "discard", before, note.strip()[:2000])
-    processor.announce(message)
+    announce(message)
     processor.enqueue_line(message.job_id)
 
 
@@ -107,5 +108,5 @@ def release(message: InboxMessage, user: User) -> None:
     message.released = True
     message.wait_reason = None
     _audit(message, user, "release", before)
-    processor.announce(message)
+    announce(message)
     processor.enqueue_line(message.job_id)

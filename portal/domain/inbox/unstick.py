@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ValidationError
 from portal.domain.inbox import processor as inbox
+from portal.domain.inbox.events import announce
 from portal.domain.inbox.repair import _audit, _snapshot
 from portal.extensions import db
 from portal.models import InboxMessage, MessageState, PendingPhoto, User, utcnow
@@ -92,7 +93,7 @@ def skip(message: InboxMessage, user: User, note: str = "") -> None:
         message.wait_reason = None
         message.processed_at = utcnow()
         _audit(message, user, "skip", before, note.strip()[:2000])
-        inbox.announce(message)
+        announce(message)
         inbox.enqueue_line(message.job_id)
         db.session.commit()
 
@@ -120,7 +121,7 @@ def put_back(message: InboxMessage, user: User) -> None:
         before = _snapshot(message)
         message.state = QUEUED
         _audit(message, user, "put_back", before)
-        inbox.announce(message)
+        announce(message)
         inbox.enqueue_line(message.job_id)
         db.session.commit()
 
@@ -136,7 +137,7 @@ def stop_waiting_for_photo(message: InboxMessage, user: User) -> None:
     before = _snapshot(message)
     files.give_up_photo(job, pending.id, job_ops.Actor.portal(user))
     _audit(message, user, "stop_waiting", before, "Stopped waiting for the photo.")
-    inbox.announce(message)
+    announce(message)
 
 
 def holding(message: InboxMessage) -> InboxMessage | None:
