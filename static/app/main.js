@@ -61,8 +61,11 @@ async function updateBar() {
   document.body.dataset.signedIn = signedIn ? "yes" : "no";
 }
 
+let renders = 0; // renders started: only the newest may put its view on the screen
+
 async function render() {
   if (dirty) return updateBar();
+  const mine = ++renders;
   const r = route();
   let view;
   $("back").hidden = r.name === "list" || !state.technician;
@@ -97,6 +100,9 @@ async function render() {
     view.append(el("a", { href: "#/settings", class: "settings-link", text: "Settings" }));
   }
   if (dirty) return updateBar(); // the technician started typing while this was built
+  // A newer render started while this one waited on the store (the technician went to
+  // another screen, or a sync ended): its view is the right one, this one is stale.
+  if (mine !== renders) return;
   main.replaceChildren(view);
   await updateBar();
 }

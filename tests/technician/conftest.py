@@ -36,6 +36,13 @@ class Phone:
         """Wait until the service worker holds the shell (the app then opens offline)."""
         self.tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
+    def go_offline(self) -> None:
+        """Take the phone off the network once no sync is under way, as the app sees it."""
+        net = self.tab.locator("#net")
+        expect(net).not_to_contain_text("yncing", timeout=15_000)
+        self.context.set_offline(True)
+        expect(net).to_have_text("Offline")
+
     def unsent(self):
         return self.tab.locator("#unsent")
 

@@ -121,7 +121,7 @@ def test_a_refused_finish_shows_the_reason_and_that_the_office_will_fix_it(
     phone.open_job("Fix the boiler")
     expect(tab.locator("#field-resolution")).to_have_value("Pump replaced")
 
-    phone.context.set_offline(True)
+    phone.go_offline()
     # Meanwhile the office empties the required field the phone still shows filled in.
     db.session.rollback()  # a fresh transaction: the app wrote since this one began
     job = db.session.get(Job, job.id)
