@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"),
                         help="only this database (repeatable); default: the path's")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs in the pull databases")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved pull rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved pull rounds")
     parser.add_argument("--seconds", type=float, default=3, help="seconds per pull measurement")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the import CSV")
     parser.add_argument("--inbox-jobs", type=int, default=300, help="inbox lines of 10 actions")

@@ -1,8 +1,9 @@
 """Count the SQL statements a block of code sends, as the database driver receives them.
 
-On PostgreSQL every statement goes through a cursor of the pooled connection, SQLAlchemy's
-and the device API's direct token read alike (``portal.integrations.direct_read``), so a
-counting cursor class is put on each connection checked out during the block. On SQLite
+On PostgreSQL every statement goes through a cursor of a pooled connection, SQLAlchemy's
+and the device API's direct token read alike (``portal.integrations.direct_read``, which has
+a pool of its own), so a counting cursor class is put on each connection checked out of any
+pool during the block. On SQLite
 SQLAlchemy's own statement event sees everything. BEGIN (a statement on SQLite only) and the
 company zone's read (cached per process for a few seconds, so whichever request comes then
 pays it) are left out.
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
 
 
 class Statements(list):
@@ -64,10 +66,11 @@ def counting(engine: Engine) -> Iterator[Statements]:
         if dbapi_conn is not None:
             dbapi_conn.cursor_factory = psycopg.Cursor
 
-    event.listen(engine, "checkout", checkout)
-    event.listen(engine, "checkin", checkin)
+    # Every pool: the direct token read has a small pool of its own beside the engine's.
+    event.listen(Pool, "checkout", checkout)
+    event.listen(Pool, "checkin", checkin)
     try:
         yield seen
     finally:
-        event.remove(engine, "checkout", checkout)
-        event.remove(engine, "checkin", checkin)
+        event.remove(Pool, "checkout", checkout)
+        event.remove(Pool, "checkin", checkin)

@@ -156,7 +156,7 @@ def authenticate(token: str) -> DeviceRef | None:
     if (
         request.method == "GET"
         and db.engine.dialect.name == "postgresql"
-        and not db.session().in_transaction()
+        and not (db.session.registry.has() and db.session().in_transaction())
     ):
         row = _AUTH_READ.first(db.engine, token_hash=token_hash)
     else:

@@ -82,8 +82,8 @@ def pull():
     if not page.has_more and sync_pull.needs_recording(device, unsent, network):
         with writing():
             sync_pull.record_sync(device, unsent, network)
-    else:
-        db.session.rollback()  # end the read transaction
+    elif db.session.registry.has():  # an empty pull never opened a session
+        db.session.rollback()  # end the reads
     # Compact, and reports go in as stored: a page of 50 jobs is the largest answer devices
     # poll for.
     return current_app.response_class(documents.dumps(body), mimetype="application/json")

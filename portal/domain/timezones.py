@@ -17,6 +17,7 @@ import time as _clock
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import localedata
@@ -47,7 +48,7 @@ REGIONS = (
     "Pacific/",
 )
 
-_company_cache: dict[str, tuple[float, str]] = {}
+_company_cache: dict[Any, tuple[float, str]] = {}
 
 
 # --- zones ----------------------------------------------------------------------------------
@@ -92,8 +93,8 @@ def zone_names() -> tuple[str, ...]:
 # --- the company's zone and a person's zone ------------------------------------------------
 
 
-def _cache_key() -> str:
-    return str(db.engine.url)
+def _cache_key() -> Any:
+    return db.engine.url  # the database's address (hashable); rendering it costs more
 
 
 def company_zone_name() -> str:

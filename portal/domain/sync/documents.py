@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from portal.extensions import db, read_connection
+from portal.integrations.direct_read import DirectRead
 from portal.models import InboxMessage, Job, JobFile, Status
 
 # JSON text already written (a stored report), put into an answer as it is by ``dumps``.
@@ -79,9 +81,9 @@ _IDS_PG = any_(bindparam("ids", type_=ARRAY(Integer)))
 _IDS = select(column("value", Integer)).select_from(
     func.json_each(bindparam("ids", type_=String()))
 )
-_JOBS_PG = select(*_job_columns(pg=True)).where(Job.id == _IDS_PG)
+_JOBS_PG = DirectRead(select(*_job_columns(pg=True)).where(Job.id == _IDS_PG))
 _JOBS = select(*_job_columns(pg=False)).where(Job.id.in_(_IDS))
-_FILES_PG = select(*_FILE_COLUMNS).where(JobFile.job_id == _IDS_PG).order_by(JobFile.id)
+_FILES_PG = DirectRead(select(*_FILE_COLUMNS).where(JobFile.job_id == _IDS_PG).order_by(JobFile.id))
 _FILES = select(*_FILE_COLUMNS).where(JobFile.job_id.in_(_IDS)).order_by(JobFile.id)
 
 
@@ -150,12 +152,16 @@ def visible_to(job: Any, technician_id: int) -> bool:
     )
 
 
-def load_jobs(conn: Any, job_ids: list[int]) -> tuple[dict[int, Any], dict[int, list[Any]]]:
+def load_jobs(job_ids: list[int]) -> tuple[dict[int, Any], dict[int, list[Any]]]:
     """Return the rows of ``job_ids`` and their files, by job id (two indexed reads)."""
-    pg = conn.dialect.name == "postgresql"
-    params = {"ids": job_ids if pg else json.dumps(job_ids)}
-    jobs = {j.id: j for j in conn.execute(_JOBS_PG if pg else _JOBS, params)}
+    if db.engine.dialect.name == "postgresql":
+        jobs_rows = _JOBS_PG.all(db.engine, ids=job_ids)
+        file_rows = _FILES_PG.all(db.engine, ids=job_ids)
+    else:
+        conn, params = read_connection(), {"ids": json.dumps(job_ids)}
+        jobs_rows, file_rows = conn.execute(_JOBS, params), conn.execute(_FILES, params)
+    jobs = {j.id: j for j in jobs_rows}
     files: dict[int, list[Any]] = {}
-    for f in conn.execute(_FILES_PG if pg else _FILES, params):
+    for f in file_rows:
         files.setdefault(f.job_id, []).append(f)
     return jobs, files

@@ -25,6 +25,7 @@ from portal.domain import devices
 from portal.domain.sync import feed
 from portal.domain.sync.documents import action_result, job_document, load_jobs, visible_to
 from portal.extensions import db, read_connection
+from portal.integrations.direct_read import DirectRead
 from portal.models import (
     UNFINISHED_STATES,
     Device,
@@ -141,17 +142,18 @@ _FEED_QUERY = (
 )
 
 
+_FEED_READ = DirectRead(_FEED_QUERY)  # PostgreSQL: see portal.integrations.direct_read
+
+
 def read_page(technician_id: int, device_id: int, position: int, limit: int) -> Page:
     """Read up to ``limit`` feed entries after ``position`` and collapse them."""
     # The core path: an empty delta is one indexed range read and no object loading.
-    rows = (
-        db.session.connection()
-        .execute(
-            _FEED_QUERY,
-            {"technician_id": technician_id, "position": position, "limit": limit + 1},
-        )
-        .all()
-    )
+    params = {"technician_id": technician_id, "position": position, "limit": limit + 1}
+    rows: list[Any]
+    if db.engine.dialect.name == "postgresql":
+        rows = _FEED_READ.all(db.engine, **params)
+    else:
+        rows = list(db.session.connection().execute(_FEED_QUERY, params))
     page = Page(position=position, has_more=len(rows) > limit)
     rows = rows[:limit]
     if not rows:
@@ -170,7 +172,7 @@ def read_page(technician_id: int, device_id: int, position: int, limit: int) -> 
         else:
             last_kind[job_id] = kind
     wanted = [j for j, kind in last_kind.items() if kind == _UPSERT]
-    jobs, files = load_jobs(db.session.connection(), wanted) if wanted else ({}, {})
+    jobs, files = load_jobs(wanted) if wanted else ({}, {})
     for job_id, kind in sorted(last_kind.items()):
         job = jobs.get(job_id)
         # The job's present state decides: if it left the technician after this entry was
@@ -217,7 +219,7 @@ def read_snapshot(technician_id: int, device_id: int, cursor: Cursor, limit: int
     )
     page = Page(position=cursor.position, has_more=len(ids) > limit)
     ids = ids[:limit]
-    jobs, files = load_jobs(db.session.connection(), ids) if ids else ({}, {})
+    jobs, files = load_jobs(ids) if ids else ({}, {})
     page.jobs = [
         job_document(jobs[i], files.get(i, []))
         for i in ids
