@@ -56,6 +56,10 @@ class Phone:
     def open_job(self, title: str) -> None:
         self.tab.locator(".job-card", has_text=title).click()
         expect(self.tab.locator("#job .job-title")).to_have_text(title)
+        if self.tab.evaluate("navigator.onLine"):
+            # Opening a job fetches its history and draws the page again: wait for that,
+            # or typing could land in the page being replaced.
+            expect(self.tab.locator("#history li").first).to_be_visible()
 
 
 @pytest.fixture

@@ -181,6 +181,7 @@ def test_signing_out_keeps_unsent_work_until_another_technician_signs_in(
     phone.go_offline()
     tab.fill("#note-text", "Left a card")
     tab.click("#note-form button[type=submit]")
+    expect(phone.unsent()).to_have_text("1 unsent")
     tab.goto("/app/#/settings")
     tab.once("dialog", lambda dialog: dialog.accept())
     tab.click("#sign-out")
