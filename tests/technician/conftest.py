@@ -43,6 +43,16 @@ class Phone:
         self.context.set_offline(True)
         expect(net).to_have_text("Offline")
 
+    def note_offline(self, email: str, title: str, text: str) -> None:
+        """Sign in, open the job, go offline and add a note: it waits in the outbox."""
+        self.open()
+        self.sign_in(email)
+        self.open_job(title)
+        self.go_offline()
+        self.tab.fill("#note-text", text)
+        self.tab.click("#note-form button[type=submit]")
+        expect(self.unsent()).to_have_text("1 unsent")
+
     def unsent(self):
         return self.tab.locator("#unsent")
 

@@ -47,13 +47,7 @@ def test_an_expired_cursor_syncs_again_from_the_start_and_keeps_what_is_unsent(
     edited = make_job(technician, "Fix the boiler")
     moved = make_job(technician, "Replace a valve")
     tab = phone.tab
-    phone.open()
-    phone.sign_in(technician.email)
-    phone.open_job("Fix the boiler")
-    phone.go_offline()
-    tab.fill("#note-text", "Customer not home, back at 3")
-    tab.click("#note-form button[type=submit]")
-    expect(phone.unsent()).to_have_text("1 unsent")
+    phone.note_offline(technician.email, "Fix the boiler", "Customer not home, back at 3")
 
     actor = Actor.portal(dispatcher)
     job_ops.update(_fresh(db, Job, edited.id), {"title": "Fix the boiler (urgent)"}, actor)
@@ -77,14 +71,7 @@ def test_a_revoked_sign_in_asks_to_sign_in_again_and_then_sends_what_waited(
 ):
     job = make_job(technician, "Fix the boiler")
     tab = phone.tab
-    phone.open()
-    phone.sign_in(technician.email)
-    phone.open_job("Fix the boiler")
-    phone.go_offline()
-    tab.fill("#note-text", "Parts ordered")
-    tab.click("#note-form button[type=submit]")
-    # The note is in the phone's outbox before the office revokes the sign-in.
-    expect(phone.unsent()).to_have_text("1 unsent")
+    phone.note_offline(technician.email, "Fix the boiler", "Parts ordered")
 
     db.session.rollback()
     device = db.session.scalar(select(Device).where(Device.user_id == technician.id))
@@ -175,13 +162,7 @@ def test_signing_out_keeps_unsent_work_until_another_technician_signs_in(
     other = make_user("technician", name="Otto Other")
     make_job(other, "Replace a valve")
     tab = phone.tab
-    phone.open()
-    phone.sign_in(technician.email)
-    phone.open_job("Fix the boiler")
-    phone.go_offline()
-    tab.fill("#note-text", "Left a card")
-    tab.click("#note-form button[type=submit]")
-    expect(phone.unsent()).to_have_text("1 unsent")
+    phone.note_offline(technician.email, "Fix the boiler", "Left a card")
     tab.goto("/app/#/settings")
     tab.once("dialog", lambda dialog: dialog.accept())
     tab.click("#sign-out")
