@@ -25,8 +25,8 @@ from portal.models import utcnow
 PUSH_MAX_BYTES = 2 * 1024 * 1024
 
 
-def _int_arg(name: str, minimum: int, maximum: int) -> int | None:
-    raw = request.args.get(name)
+def _int_arg(args: dict[str, str], name: str, minimum: int, maximum: int) -> int | None:
+    raw = args.get(name)
     if raw is None:
         return None
     try:
@@ -55,19 +55,22 @@ def _network(raw: object) -> str | None:
 def pull():
     """Return what changed for this technician since the cursor."""
     device = device_ref()
-    limit = _int_arg("limit", 1, sync_pull.MAX_LIMIT) or sync_pull.DEFAULT_LIMIT
-    unsent = _int_arg("unsent_count", 0, 1_000_000)
-    network = _network(request.args.get("network"))
+    # A plain dict: werkzeug's MultiDict raises and catches an exception for each missing
+    # parameter, and a phone's pull usually sends only the cursor.
+    args = request.args.to_dict()
+    limit = _int_arg(args, "limit", 1, sync_pull.MAX_LIMIT) or sync_pull.DEFAULT_LIMIT
+    unsent = _int_arg(args, "unsent_count", 0, 1_000_000)
+    network = _network(args.get("network"))
     try:
         page = sync_pull.pull(
-            device.user_id, device.id, request.args.get("cursor"), limit, device.feed_position
+            device.user_id, device.id, args.get("cursor"), limit, device.feed_position
         )
     except sync_pull.CursorError as exc:
         raise ApiError(400, "bad_cursor", str(exc), "cursor") from None
     except sync_pull.CursorExpired as exc:
         raise ApiError(410, "cursor_expired", str(exc), "cursor") from None
     if page.unchanged:
-        cursor = request.args["cursor"]  # the same position: signing it again gives this
+        cursor = args["cursor"]  # the same position: signing it again gives this
     else:
         cursor = sync_pull.encode_cursor(device.user_id, page.position, page.after_job)
     body = {

@@ -14,6 +14,7 @@ the ``FIELDSYNC_TIMEZONE`` setting, else UTC). Daylight saving is handled exactl
 from __future__ import annotations
 
 import time as _clock
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
@@ -93,8 +94,17 @@ def zone_names() -> tuple[str, ...]:
 # --- the company's zone and a person's zone ------------------------------------------------
 
 
-def _cache_key() -> Any:
-    return db.engine.url  # the database's address (hashable); rendering it costs more
+# Each engine's database address, rendered once: hashing a URL renders it every time.
+_addresses: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _cache_key() -> str:
+    """Return the database's address: apps on one database share its cached zone."""
+    engine = db.engine
+    key = _addresses.get(engine)
+    if key is None:
+        key = _addresses[engine] = engine.url.render_as_string(hide_password=False)
+    return key
 
 
 def company_zone_name() -> str:
