@@ -24,7 +24,7 @@ from flask_babel import Babel, get_locale, get_timezone, refresh
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from portal.domain import timezones
+from portal.domain import timezones, wallclock
 
 babel = Babel()
 
@@ -124,13 +124,13 @@ def _view() -> _View:
     """Return the viewer's locale, zone and today, as Flask-Babel selected them."""
     if not has_request_context():
         zone = timezones.company_zone()
-        return _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, timezones.today(zone))
+        return _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, wallclock.today(zone))
     owner = request._get_current_object()
     hit = _views.get()
     if hit is not None and hit[0] is owner:
         return hit[1]
     zone = timezones.get_zone(str(get_timezone()))
-    view = _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, timezones.today(zone))
+    view = _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, wallclock.today(zone))
     _views.set((owner, view))
     return view
 
@@ -212,7 +212,7 @@ def fmt_time(value: datetime | None, seconds: bool = False, tz: str | None = Non
     text = memo.get(key)
     if text is None:
         text = _format(moment, "time", "medium" if seconds else "short")
-        if timezones.is_ambiguous(moment, moment.tzinfo):
+        if wallclock.is_ambiguous(moment, moment.tzinfo):
             text += f" ({offset_text(moment)})"
         memo[key] = text
     return text

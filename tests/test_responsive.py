@@ -17,7 +17,7 @@ import pytest
 
 from portal.cli.users import DEMO_PASSWORD, load_demo
 from portal.domain import jobs as job_ops
-from portal.domain import timezones
+from portal.domain import timezones, wallclock
 from portal.models import Device, InboxMessage, Job, User, utcnow
 from tests.conftest import ROOT, browser_login
 from tests.inbox.conftest import store_action
@@ -110,10 +110,10 @@ def company(app, db, run_worker):
     tech = users["tech1@example.com"]
     actor = job_ops.Actor.portal(dispatcher)
     zone = timezones.company_zone()
-    today = timezones.today(zone)
+    today = wallclock.today(zone)
 
     def at(hour: int, minute: int = 0) -> datetime:
-        return timezones.from_local_lenient(datetime.combine(today, time(hour, minute)), zone)
+        return wallclock.from_local_lenient(datetime.combine(today, time(hour, minute)), zone)
 
     # A job just after midnight and one before the next: the axis spans the whole day.
     early = job_ops.create(

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 import click
 from sqlalchemy import func, select
 
-from portal.domain import accounts, timezones, user_admin
+from portal.domain import accounts, timezones, user_admin, wallclock
 from portal.domain import jobs as job_ops
 from portal.extensions import db, sqlite_writer
 from portal.models import Job, Role, User
@@ -123,7 +123,7 @@ def load_demo(jobs: int = 24) -> list[tuple[str, str, str]]:
     rng = random.Random(7)
     # Working hours of the company's zone, from 08:00 local time.
     zone = timezones.company_zone()
-    day = timezones.from_local_lenient(datetime.combine(timezones.today(zone), time(8)), zone)
+    day = wallclock.from_local_lenient(datetime.combine(wallclock.today(zone), time(8)), zone)
     for i in range(jobs):
         start = day + timedelta(days=i % 3 - 1, hours=rng.randint(0, 8))
         job = job_ops.create(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from portal import localtime, params
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import day_bounds, technicians
-from portal.domain import timezones
+from portal.domain import wallclock
 from portal.extensions import db
 from portal.models import Job, Status, User
 
@@ -74,7 +74,7 @@ def _axis_hours(ticks: list[datetime], first: int, last: int, width: float) -> l
 
 def _clock_change(start: datetime, end: datetime, tz) -> str | None:
     """Describe a daylight-saving change on the day, for the board's heading."""
-    shifts = timezones.shifts_between(start, end, tz)
+    shifts = wallclock.shifts_between(start, end, tz)
     if not shifts:
         return None
     shift = shifts[0]
@@ -119,7 +119,7 @@ def board_for(day: date) -> dict:
         return (moment - start).total_seconds() / 3600
 
     work_start, work_end = (
-        elapsed(timezones.from_local_lenient(datetime.combine(day, time(h)), tz))
+        elapsed(wallclock.from_local_lenient(datetime.combine(day, time(h)), tz))
         for h in DEFAULT_HOURS
     )
     first = min([math.floor(work_start)] + [math.floor(elapsed(s)) for _, s, _ in spans])

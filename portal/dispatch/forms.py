@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal import localtime, params
-from portal.domain import timezones
+from portal.domain import wallclock
 from portal.models import utcnow
 
 TIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -38,8 +38,8 @@ class LocalDateTimeField(DateTimeLocalField):
         if self.data is None:
             return
         try:
-            self.data = timezones.from_local(self.data, localtime.viewer_zone(), self.name)
-        except timezones.NonexistentTimeError as exc:
+            self.data = wallclock.from_local(self.data, localtime.viewer_zone(), self.name)
+        except wallclock.NonexistentTimeError as exc:
             self.data = None
             raise ValueError(gap_message(exc)) from None
 
@@ -54,7 +54,7 @@ class LocalDateTimeField(DateTimeLocalField):
         if self.data is None or self.errors:
             return None
         moment = localtime.local(self.data)
-        if not timezones.is_ambiguous(moment, moment.tzinfo):
+        if not wallclock.is_ambiguous(moment, moment.tzinfo):
             return None
         clock = localtime.fmt_time(self.data).rsplit(" (", 1)[0]
         return (
@@ -64,7 +64,7 @@ class LocalDateTimeField(DateTimeLocalField):
         )
 
 
-def gap_message(exc: timezones.NonexistentTimeError) -> str:
+def gap_message(exc: wallclock.NonexistentTimeError) -> str:
     """Say, in the viewer's date format, that a typed time falls in a daylight-saving gap."""
     starts, ends = localtime.fmt_clock(exc.gap.starts), localtime.fmt_clock(exc.gap.ends)
     return (

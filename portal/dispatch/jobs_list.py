@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from portal import localtime, params
 from portal.dispatch import bp
-from portal.domain import counts, timezones
+from portal.domain import counts, wallclock
 from portal.domain.inbox import phone_state
 from portal.extensions import db
 from portal.models import Job, Role, Status, User
@@ -106,7 +106,7 @@ def _int(raw, default: int) -> int:
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """Return the instants the viewer's local ``day`` starts and ends (23 to 25 hours apart)."""
-    return timezones.day_bounds(day, localtime.viewer_zone())
+    return wallclock.day_bounds(day, localtime.viewer_zone())
 
 
 def filtered(f: Filters) -> Select:

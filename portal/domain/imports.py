@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.domain import counts, jobs_bulk, timezones
+from portal.domain import counts, jobs_bulk, timezones, wallclock
 from portal.domain import jobs as job_ops
 from portal.domain.errors import DomainError, ValidationError
 from portal.domain.push import batch as push_batch
@@ -138,7 +138,7 @@ def _time(raw: str, name: str, zone: ZoneInfo) -> datetime | None:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"'{raw}' is not an ISO 8601 date and time.", name) from None
-    return timezones.from_local(value, zone, name)
+    return wallclock.from_local(value, zone, name)
 
 
 class _Technicians:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from portal.domain import timezones
+from portal.domain import timezones, wallclock
 from portal.models import Job, JobEvent
 
 AMS, NYC = "Europe/Amsterdam", "America/New_York"
@@ -36,7 +36,7 @@ def next_change(zone: str, hours: int) -> date:
     tz = ZoneInfo(zone)
     day = datetime.now(UTC).astimezone(tz).date() + timedelta(days=1)
     for _ in range(400):
-        start, end = timezones.day_bounds(day, tz)
+        start, end = wallclock.day_bounds(day, tz)
         if (end - start) == timedelta(hours=hours):
             return day
         day += timedelta(days=1)
@@ -58,28 +58,28 @@ def company_in(db, make_user):
 @pytest.mark.parametrize(("zone", "day", "hours", "way", "was", "now"), DST_DAYS)
 def test_a_dst_day_runs_local_midnight_to_midnight(app, zone, day, hours, way, was, now):
     tz = ZoneInfo(zone)
-    start, end = timezones.day_bounds(day, tz)
+    start, end = wallclock.day_bounds(day, tz)
     assert start.astimezone(tz).replace(tzinfo=None) == datetime.combine(day, datetime.min.time())
     assert end.astimezone(tz).date() == day + timedelta(days=1) and end.astimezone(tz).hour == 0
     assert end - start == timedelta(hours=hours)
-    (shift,) = timezones.shifts_between(start, end, tz)
+    (shift,) = wallclock.shifts_between(start, end, tz)
     assert shift.forward is (way == "forward")
 
 
 def test_a_time_in_the_spring_forward_gap_does_not_exist(app):
-    with pytest.raises(timezones.NonexistentTimeError) as caught:
-        timezones.from_local(datetime(2026, 3, 29, 2, 30), ZoneInfo(AMS), "scheduled_start")
+    with pytest.raises(wallclock.NonexistentTimeError) as caught:
+        wallclock.from_local(datetime(2026, 3, 29, 2, 30), ZoneInfo(AMS), "scheduled_start")
     gap = caught.value.gap
     assert (gap.starts, gap.ends) == (datetime(2026, 3, 29, 2, 0), datetime(2026, 3, 29, 3, 0))
     assert caught.value.field == "scheduled_start"
     assert "02:00 to 03:00" in caught.value.message
-    with pytest.raises(timezones.NonexistentTimeError):
-        timezones.from_local(datetime(2026, 3, 8, 2, 0), ZoneInfo(NYC))
+    with pytest.raises(wallclock.NonexistentTimeError):
+        wallclock.from_local(datetime(2026, 3, 8, 2, 0), ZoneInfo(NYC))
     # Either side of the gap is a time like any other.
-    assert timezones.from_local(datetime(2026, 3, 8, 3, 0), ZoneInfo(NYC)) == datetime(
+    assert wallclock.from_local(datetime(2026, 3, 8, 3, 0), ZoneInfo(NYC)) == datetime(
         2026, 3, 8, 7, 0, tzinfo=UTC
     )
-    assert timezones.from_local(datetime(2026, 3, 29, 1, 59), ZoneInfo(AMS)) == datetime(
+    assert wallclock.from_local(datetime(2026, 3, 29, 1, 59), ZoneInfo(AMS)) == datetime(
         2026, 3, 29, 0, 59, tzinfo=UTC
     )
 
@@ -93,18 +93,18 @@ def test_a_time_in_the_spring_forward_gap_does_not_exist(app):
 )
 def test_a_time_in_the_fall_back_overlap_is_its_first_occurrence(app, zone, local, first, second):
     tz = ZoneInfo(zone)
-    moment = timezones.from_local(local, tz)
+    moment = wallclock.from_local(local, tz)
     assert moment.isoformat() == first + ":00+00:00"
-    assert timezones.is_ambiguous(moment, tz)
+    assert wallclock.is_ambiguous(moment, tz)
     # The second occurrence reads the same on the wall; it is an hour later.
     later = datetime.fromisoformat(second).replace(tzinfo=UTC)
-    assert later.astimezone(tz).replace(tzinfo=None) == local and timezones.is_ambiguous(later, tz)
-    assert not timezones.is_ambiguous(moment - timedelta(hours=2), tz)
+    assert later.astimezone(tz).replace(tzinfo=None) == local and wallclock.is_ambiguous(later, tz)
+    assert not wallclock.is_ambiguous(moment - timedelta(hours=2), tz)
 
 
 def test_a_zone_that_skips_midnight_starts_its_day_after_the_gap(app):
     tz = ZoneInfo("America/Santiago")  # clocks go from 00:00 to 01:00
-    start, end = timezones.day_bounds(date(2026, 9, 6), tz)
+    start, end = wallclock.day_bounds(date(2026, 9, 6), tz)
     assert start.astimezone(tz).hour == 1 and end - start == timedelta(hours=23)
 
 
@@ -131,7 +131,7 @@ def test_the_board_of_a_dst_day_has_its_true_hours(
 
     def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
         local = datetime.combine(day + timedelta(days=days), datetime.min.time())
-        return timezones.from_local(local.replace(hour=hour, minute=minute), tz)
+        return wallclock.from_local(local.replace(hour=hour, minute=minute), tz)
 
     early = make_job("Night shift", scheduled_start=at(0, 30), scheduled_end=at(1, 30))
     noon = make_job("Lunch call", scheduled_start=at(12), scheduled_end=at(13))

@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from portal import params
-from portal.domain import timezones
+from portal.domain import wallclock
 from portal.extensions import db
 from portal.models import (
     ErrorCategory,
@@ -132,10 +132,10 @@ class Filter:
         if self.job:
             query = query.where(InboxMessage.job_id == self.job)
         if self.date_from:
-            start = timezones.day_bounds(self.date_from, self.zone)[0]
+            start = wallclock.day_bounds(self.date_from, self.zone)[0]
             query = query.where(InboxMessage.received_at >= start)
         if self.date_to:
-            end = timezones.day_bounds(self.date_to, self.zone)[1]
+            end = wallclock.day_bounds(self.date_to, self.zone)[1]
             query = query.where(InboxMessage.received_at < end)
         if self.has_errors:
             query = query.where(InboxMessage.error_category.is_not(None))
@@ -179,10 +179,10 @@ def last_days(days: int = 7, zone: ZoneInfo = UTC_ZONE) -> list[dict[str, Any]]:
     Days are bucketed by their UTC bounds in SQL (portable, and exact on 23- and 25-hour
     daylight-saving days), not by a database's own idea of dates.
     """
-    first = timezones.today(zone) - timedelta(days=days - 1)
+    first = wallclock.today(zone) - timedelta(days=days - 1)
     listed = [first + timedelta(days=i) for i in range(days)]
-    starts = [timezones.day_bounds(d, zone)[0] for d in listed]
-    end = timezones.day_bounds(listed[-1], zone)[1]
+    starts = [wallclock.day_bounds(d, zone)[0] for d in listed]
+    end = wallclock.day_bounds(listed[-1], zone)[1]
     whens = [(InboxMessage.received_at < bound, i) for i, bound in enumerate(starts[1:])]
     bucket = case(*whens, else_=days - 1) if whens else literal(0)
     # Grouped outside: PostgreSQL cannot tell that two CASEs with bound values are the same.
