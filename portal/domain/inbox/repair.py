@@ -11,38 +11,13 @@ from typing import Any, cast
 
 from portal.domain import jsonsafe
 from portal.domain.errors import ValidationError
-from portal.domain.inbox import processor
+from portal.domain.inbox import audit, processor
 from portal.domain.inbox.apply import payload_problem
 from portal.domain.inbox.events import announce
 from portal.domain.inbox.store import storable
-from portal.extensions import db
-from portal.models import InboxAudit, InboxMessage, MessageState, User, utcnow
+from portal.models import InboxMessage, MessageState, User, utcnow
 
 FAILED = MessageState.FAILED.value
-
-
-def _snapshot(message: InboxMessage) -> dict[str, Any]:
-    return {
-        "state": message.state,
-        "payload": message.payload,
-        "error_category": message.error_category,
-        "error_message": message.error_message,
-    }
-
-
-def _audit(
-    message: InboxMessage, user: User | None, action: str, before: dict[str, Any], note: str = ""
-) -> None:
-    db.session.add(
-        InboxAudit(
-            message_id=message.id,
-            user_id=user.id if user else None,
-            action=action,
-            before=before,
-            after=_snapshot(message),
-            note=note,
-        )
-    )
 
 
 def retry(messages: list[InboxMessage], user: User | None) -> int:
@@ -51,10 +26,10 @@ def retry(messages: list[InboxMessage], user: User | None) -> int:
     for message in messages:
         if message.state != FAILED:
             continue
-        before = _snapshot(message)
+        before = audit.snapshot(message)
         message.state = MessageState.QUEUED.value
         message.error_category = message.error_message = None
-        _audit(message, user, "retry", before)
+        audit.record(message, user, "retry", before)
         announce(message)
         processor.enqueue_line(message.job_id)
         done += 1
@@ -65,10 +40,10 @@ def discard(message: InboxMessage, user: User, note: str = "") -> None:
     """Give up on a failed action so the rest of its job's line goes on."""
     if message.state != FAILED:
         raise ValidationError("Only a failed action can be discarded.", "state")
-    before = _snapshot(message)
+    before = audit.snapshot(message)
     message.state = MessageState.DISCARDED.value
     message.processed_at = utcnow()
-    _audit(message, user, "discard", before, note.strip()[:2000])
+    audit.record(message, user, "discard", before, note.strip()[:2000])
     announce(message)
     processor.enqueue_line(message.job_id)
 
@@ -95,18 +70,18 @@ def edit_payload(message: InboxMessage, text: str, user: User, note: str = "") -
     if message.state != FAILED:
         raise ValidationError("Only a failed action's payload can be edited.", "payload")
     payload = parse_payload(text, message.type)
-    before = _snapshot(message)
+    before = audit.snapshot(message)
     message.payload = payload
-    _audit(message, user, "edit", before, note.strip()[:2000])
+    audit.record(message, user, "edit", before, note.strip()[:2000])
 
 
 def release(message: InboxMessage, user: User) -> None:
     """Let a waiting action go ahead without its missing predecessor."""
     if message.state != MessageState.QUEUED.value or message.released:
         raise ValidationError("Only a waiting action can be released.", "state")
-    before = _snapshot(message)
+    before = audit.snapshot(message)
     message.released = True
     message.wait_reason = None
-    _audit(message, user, "release", before)
+    audit.record(message, user, "release", before)
     announce(message)
     processor.enqueue_line(message.job_id)

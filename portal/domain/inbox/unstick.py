@@ -27,9 +27,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from portal.domain import jobs as job_ops
 from portal.domain.errors import ValidationError
+from portal.domain.inbox import audit
 from portal.domain.inbox import processor as inbox
 from portal.domain.inbox.events import announce
-from portal.domain.inbox.repair import _audit, _snapshot
 from portal.extensions import db
 from portal.models import InboxMessage, MessageState, PendingPhoto, User, utcnow
 
@@ -88,11 +88,11 @@ def skip(message: InboxMessage, user: User, note: str = "") -> None:
         db.session.refresh(message, with_for_update=True)
         if message.state != QUEUED:
             raise ValidationError("This action has run meanwhile; nothing was skipped.", "state")
-        before = _snapshot(message)
+        before = audit.snapshot(message)
         message.state = MessageState.DISCARDED.value
         message.wait_reason = None
         message.processed_at = utcnow()
-        _audit(message, user, "skip", before, note.strip()[:2000])
+        audit.record(message, user, "skip", before, note.strip()[:2000])
         announce(message)
         inbox.enqueue_line(message.job_id)
         db.session.commit()
@@ -102,8 +102,8 @@ def process_now(message: InboxMessage, user: User) -> None:
     """Hand a queued action's line to a worker again (its task was lost); audited."""
     if message.state != QUEUED:
         raise ValidationError("Only a queued action can be sent to a worker.", "state")
-    before = _snapshot(message)
-    _audit(message, user, "process_now", before)
+    before = audit.snapshot(message)
+    audit.record(message, user, "process_now", before)
     inbox.enqueue_line(message.job_id)
 
 
@@ -118,9 +118,9 @@ def put_back(message: InboxMessage, user: User) -> None:
         db.session.refresh(message, with_for_update=True)
         if message.state != PROCESSING:
             raise ValidationError("This action has finished meanwhile.", "state")
-        before = _snapshot(message)
+        before = audit.snapshot(message)
         message.state = QUEUED
-        _audit(message, user, "put_back", before)
+        audit.record(message, user, "put_back", before)
         announce(message)
         inbox.enqueue_line(message.job_id)
         db.session.commit()
@@ -134,9 +134,9 @@ def stop_waiting_for_photo(message: InboxMessage, user: User) -> None:
     job = job_ops.get_for_update(message.job_id)
     if pending is None or job is None:
         raise ValidationError("That photo is no longer awaited.", "photo")
-    before = _snapshot(message)
+    before = audit.snapshot(message)
     files.give_up_photo(job, pending.id, job_ops.Actor.portal(user))
-    _audit(message, user, "stop_waiting", before, "Stopped waiting for the photo.")
+    audit.record(message, user, "stop_waiting", before, "Stopped waiting for the photo.")
     announce(message)
 
 
