@@ -331,6 +331,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+def _closing_bodies(app):
+    """Wrap ``app`` so each answer's body is closed once sent, whatever the connection does.
+
+    Werkzeug's development server closes a body only after draining the request's socket,
+    and that read raises when the browser has already dropped the connection (it does, for
+    a favicon or an abandoned page): the body's file stays open, and its ResourceWarning
+    surfaces in whichever test the garbage collector happens to run in.
+    """
+
+    def serve(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 @pytest.fixture(scope="session")
 def live_server(_app):
     """Serve the app (with Socket.IO) on a free loopback port for the whole session."""
@@ -341,7 +362,7 @@ def live_server(_app):
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     port = free_port()
-    server = make_server("127.0.0.1", port, _app, threaded=True)
+    server = make_server("127.0.0.1", port, _closing_bodies(_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
