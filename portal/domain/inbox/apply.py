@@ -39,9 +39,22 @@ RIGHT_FOR = {
 }
 
 
-def apply(message: InboxMessage) -> None:
-    """Apply the action through the job services, as the technician on their device."""
-    technician, device = _who(message)
+# Technician and device of a line's actions, loaded once for a run of them.
+People = dict[tuple[int, int | None], tuple[User | None, Device | None]]
+
+
+def apply(message: InboxMessage, people: People | None = None) -> None:
+    """Apply the action through the job services, as the technician on their device.
+
+    ``people`` keeps the technician and device read for earlier actions of the same run.
+    """
+    key = (message.technician_id, message.device_id)
+    if people is not None and key in people:
+        technician, device = people[key]
+    else:
+        technician, device = _who(message)
+        if people is not None:
+            people[key] = (technician, device)
     job = job_ops.get_for_update(message.job_id)
     name = job.reference if job is not None else f"Job {message.job_id}"
     if technician is None or job is None:
@@ -81,7 +94,7 @@ def apply(message: InboxMessage) -> None:
 
 
 def _who(message: InboxMessage) -> tuple[User | None, Device | None]:
-    """Load the technician, their rights and the device in one read (one per action)."""
+    """Load the technician, their rights and the device in one read."""
     row = (
         db.session.execute(
             select(User, Device)

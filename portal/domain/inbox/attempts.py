@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, exists, select, update
 
 from portal.domain import counts as job_counts
 from portal.domain.errors import DomainError
-from portal.domain.inbox.apply import apply
+from portal.domain.inbox.apply import People, apply
 from portal.domain.inbox.events import announce
 from portal.extensions import db
 from portal.models import (
@@ -72,26 +72,44 @@ def _record_failure(message_id: int, attempt_id: int, category: str, reason: str
         announce(message)
 
 
-def _apply_claimed(message_id: int, attempt_id: int) -> Step:
-    """Apply a claimed action and mark it completed, in the open transaction."""
-    message = db.session.get(InboxMessage, message_id, with_for_update=True, populate_existing=True)
+def _apply_claimed(
+    message_id: int,
+    attempt_id: int,
+    people: People | None = None,
+    locked: InboxMessage | None = None,
+    after_own: bool = False,
+) -> Step:
+    """Apply a claimed action and mark it completed, in the open transaction.
+
+    ``locked``: the message, already read and locked in this transaction. ``after_own``:
+    the action right before it on its line completed in this transaction, so nothing
+    earlier can be unfinished. The attempt is left open for :func:`_finish_attempts`.
+    """
+    message = locked or db.session.get(
+        InboxMessage, message_id, with_for_update=True, populate_existing=True
+    )
     if message is None or message.state != MessageState.PROCESSING.value:
         return Step.SKIPPED  # another worker finished it meanwhile
-    if _blocked(message):
+    if not after_own and _blocked(message):
         # Only after a lost lock: put it back; the line's current owner goes on.
         message.state = MessageState.QUEUED.value
         return Step.SKIPPED
-    apply(message)
+    apply(message, people)
     message.state = MessageState.COMPLETED.value
     message.error_category = message.error_message = message.wait_reason = None
     message.processed_at = utcnow()
-    announce(message)  # before the statement below flushes the message: one UPDATE
-    db.session.execute(
-        update(InboxAttempt)
-        .where(InboxAttempt.id == attempt_id)
-        .values(finished_at=utcnow(), outcome=MessageState.COMPLETED.value)
-    )
+    announce(message)
     return Step.COMPLETED
+
+
+def _finish_attempts(attempt_ids: list[int]) -> None:
+    """Close the attempts of completed actions, in one statement."""
+    if attempt_ids:
+        db.session.execute(
+            update(InboxAttempt)
+            .where(InboxAttempt.id.in_(attempt_ids))
+            .values(finished_at=utcnow(), outcome=MessageState.COMPLETED.value)
+        )
 
 
 def _failure(message_id: int, exc: Exception) -> tuple[str, str]:
@@ -106,6 +124,8 @@ def attempt(message_id: int, attempt_id: int) -> Step:
     """Apply a claimed action and record its outcome."""
     try:
         step = _apply_claimed(message_id, attempt_id)
+        if step is Step.COMPLETED:
+            _finish_attempts([attempt_id])
     except Exception as exc:  # anything unforeseen too: recorded, never crashing the worker
         db.session.rollback()
         _fail(message_id, attempt_id, *_failure(message_id, exc))
@@ -124,10 +144,26 @@ def attempt_batch(claims: list[tuple[int, int]]) -> list[Step]:
     if len(claims) == 1:
         return [attempt(*claims[0])]
     steps: list[Step] = []
+    people: People = {}  # one line: the same technician and device throughout
+    completed: list[int] = []
+    # Lock the run's messages in one statement (the database's guard against a second worker
+    # after a lost lock), in id order as any other worker would.
+    locked = {
+        message.id: message
+        for message in db.session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.id.in_([message_id for message_id, _ in claims]))
+            .order_by(InboxMessage.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
     for n, (message_id, attempt_id) in enumerate(claims):
         try:
             with job_counts.savepoint():
-                step = _apply_claimed(message_id, attempt_id)
+                step = _apply_claimed(
+                    message_id, attempt_id, people, locked.get(message_id), after_own=n > 0
+                )
         except Exception as exc:  # the savepoint is rolled back: record why, in this transaction
             _record_failure(message_id, attempt_id, *_failure(message_id, exc))
             step = Step.FAILED
@@ -135,6 +171,8 @@ def attempt_batch(claims: list[tuple[int, int]]) -> list[Step]:
         if step is not Step.COMPLETED:
             _give_back(claims[n + 1 :])
             break
+        completed.append(attempt_id)
+    _finish_attempts(completed)
     db.session.commit()
     return steps
 

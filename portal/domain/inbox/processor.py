@@ -11,10 +11,11 @@ Decisions (the contract in DESIGN.md "The inbox"):
   the job for at most one TTL, after which the checker hands it to another worker. The
   job's device lines take turns under it, oldest head first.
 * **The database is the final guard.** Even if the lock is lost (Redis flushed, TTL expired
-  under a stalled worker), the transaction that applies an action first locks the message
-  row, re-checks that it is still ``processing`` and that no earlier action of its device on
-  the job is unfinished; only then does it apply the action through ``portal.domain.jobs``
-  and mark it ``completed`` -- in the same transaction. A crash, a re-enqueue, a retry or a
+  under a stalled worker), the transaction that applies actions first locks their message
+  rows, re-checks that each is still ``processing`` and that no earlier action of its device
+  on the job is unfinished (for the second and later actions of a run, their predecessor
+  just completed in this same transaction); only then does it apply each action through
+  ``portal.domain.jobs`` and mark it ``completed`` -- in the same transaction. A crash, a re-enqueue, a retry or a
   duplicate therefore never applies an action twice nor out of order.
 * **Claim, then apply.** A short transaction first marks the head ``processing`` and opens an
   :class:`InboxAttempt` (so people see it and a dead worker's leftovers are recognisable);
