@@ -48,7 +48,7 @@ def measure(path: str, opts: argparse.Namespace) -> list[Result]:
     if path == "inbox":
         from benchkit import inbox
 
-        return inbox.run(opts.db or ["postgresql"], opts.inbox_jobs)
+        return inbox.run(opts.db or ["postgresql"], opts.inbox_jobs, opts.inbox_rounds)
     if path == "push":
         from benchkit import push
 
@@ -70,6 +70,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3, help="seconds per pull measurement")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the import CSV")
     parser.add_argument("--inbox-jobs", type=int, default=300, help="inbox lines of 10 actions")
+    parser.add_argument("--inbox-rounds", type=int, default=3, help="interleaved inbox rounds")
     parser.add_argument("--pushes", type=int, default=1000)
     parser.add_argument("--scale", type=int, default=1_000_000, help="jobs of the large job list")
     parser.add_argument("--runs", type=int, default=40, help="job list page loads per size")

@@ -201,3 +201,21 @@ def test_the_remember_cookie_follows_the_secure_setting(app, make_user, monkeypa
         (header,) = [c for c in cookies if c.startswith(name)]
         assert ("; Secure" in header) is secure, header
         assert "HttpOnly" in header and "SameSite=Lax" in header
+
+
+def test_the_device_api_neither_takes_nor_sets_the_portal_cookie(app, make_user, sign_in):
+    dispatcher = make_user("dispatcher")
+    browser = _signed_in(app, dispatcher, remember=True)
+    phone = sign_in()
+
+    # The portal's cookies stand for nobody under /api/ ...
+    refused = browser.get("/api/v1/sync/pull")
+    assert refused.status_code == 401 and refused.get_json()["error"] == "unauthenticated"
+    # ... and a phone's answers never set one, even to a client that sent them.
+    for name in ("session", "remember_token"):
+        phone.client.set_cookie(name, _cookie(browser, name))
+    answer = phone.get("/api/v1/sync/pull")
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    # The portal itself still knows the browser.
+    assert browser.get("/jobs").status_code == 200
