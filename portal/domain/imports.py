@@ -142,9 +142,13 @@ def _time(raw: str, name: str, zone: ZoneInfo) -> datetime | None:
 
 
 class _Technicians:
-    """Technicians by email, loaded once per import."""
+    """Technicians by email, read in one statement (again after each commit)."""
 
     def __init__(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Read them all: a commit expires them, and each would be read on its own."""
         rows = db.session.scalars(select(User).where(User.role == Role.TECHNICIAN.value))
         self.by_email = {u.email.lower(): u for u in rows}
 
@@ -323,6 +327,7 @@ def _import(
         since_commit += len(chunk)
         if commit_every and since_commit >= commit_every:
             db.session.commit()
+            techs.reload()
             since_commit = 0
         if progress:
             progress(len(chunk))
