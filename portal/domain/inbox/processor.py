@@ -15,8 +15,8 @@ Decisions (the contract in DESIGN.md "The inbox"):
   rows, re-checks that each is still ``processing`` and that no earlier action of its device
   on the job is unfinished (for the second and later actions of a run, their predecessor
   just completed in this same transaction); only then does it apply each action through
-  ``portal.domain.jobs`` and mark it ``completed`` -- in the same transaction. A crash, a re-enqueue, a retry or a
-  duplicate therefore never applies an action twice nor out of order.
+  ``portal.domain.jobs`` and mark it ``completed`` -- in the same transaction. A crash, a
+  re-enqueue, a retry or a duplicate therefore never applies an action twice nor out of order.
 * **Claim, then apply.** A short transaction first marks the head ``processing`` and opens an
   :class:`InboxAttempt` (so people see it and a dead worker's leftovers are recognisable);
   ``processing`` messages are simply taken again by the next worker of that job. The actions
