@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from portal.domain import accounts, imports
+from portal.domain import accounts, import_file, imports
 from portal.domain import jobs as job_ops
 from portal.extensions import db, sqlite_writer
 
@@ -38,19 +38,19 @@ def import_jobs(file: str, as_email: str, batch: int) -> None:
         # A first pass checks the whole file and counts its rows (the progress bar's total)
         # before anything is written; the second streams it, so memory stays flat.
         with open(file, encoding="utf-8-sig", newline="") as fh:
-            total = sum(1 for _ in imports.iter_csv(fh))
+            total = sum(1 for _ in import_file.iter_csv(fh))
         actor = job_ops.Actor(user, job_ops.Origin.IMPORT)
         with (
             open(file, encoding="utf-8-sig", newline="") as fh,
             tqdm(total=total, unit="row", desc="Importing", dynamic_ncols=True) as bar,
         ):
             result = imports.import_rows(
-                imports.iter_csv(fh), actor, progress=bar.update, commit_every=max(1, batch)
+                import_file.iter_csv(fh), actor, progress=bar.update, commit_every=max(1, batch)
             )
             db.session.commit()
     except UnicodeDecodeError:
         raise click.ClickException("The file is not UTF-8 text.") from None
-    except imports.ImportFileError as exc:
+    except import_file.ImportFileError as exc:
         raise click.ClickException(str(exc)) from None
     for error in result.errors:
         click.echo(f"  {error}", err=True)

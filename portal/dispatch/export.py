@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from portal import localtime
 from portal.dispatch import bp
 from portal.dispatch.jobs_list import SORTS, Filters, filtered
-from portal.domain.imports import COLUMNS
+from portal.domain.import_file import COLUMNS
 from portal.extensions import db
 from portal.models import Job, utcnow
 

@@ -10,7 +10,7 @@ from portal import localtime
 from portal.dispatch import bp
 from portal.dispatch.common import actor
 from portal.dispatch.forms import ImportForm
-from portal.domain import imports, timezones
+from portal.domain import import_file, imports, timezones
 from portal.domain import jobs as job_ops
 from portal.extensions import db
 
@@ -23,10 +23,10 @@ def jobs_import():
     if form.validate_on_submit():
         raw = form.file.data.read()
         try:
-            rows = imports.read_csv(raw.decode("utf-8-sig"))
+            rows = import_file.read_csv(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
             error = "The file is not UTF-8 text; save it as CSV (UTF-8) and try again."
-        except imports.ImportFileError as exc:
+        except import_file.ImportFileError as exc:
             error = str(exc)
         else:
             who = actor().user
@@ -42,7 +42,7 @@ def jobs_import():
             form=form,
             result=result,
             error=error,
-            columns=imports.COLUMNS,
+            columns=import_file.COLUMNS,
             time_help=imports.TIME_HELP.format(zone=timezones.company_zone_name()),
             # The sample's second row spells out the company's offset on its date.
             sample_offset=localtime.offset_text(datetime(2026, 5, 4, 14, tzinfo=zone)),

@@ -16,8 +16,6 @@ on an update.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,26 +29,13 @@ from sqlalchemy.exc import IntegrityError
 from portal.domain import counts, jobs_bulk, timezones, wallclock
 from portal.domain import jobs as job_ops
 from portal.domain.errors import DomainError, ValidationError
+from portal.domain.import_file import Row
 from portal.domain.push import batch as push_batch
 from portal.extensions import db
 from portal.models import Job, Role, User
 
-COLUMNS = (
-    "reference",
-    "title",
-    "description",
-    "customer",
-    "address",
-    "scheduled_start",
-    "scheduled_end",
-    "assignee_email",
-)
 TEXT = ("title", "description", "customer", "address")
 CHUNK = 500  # rows per savepoint (and per statement of new jobs) on the fast path
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (not CSV, missing columns)."""
 
 
 @dataclass
@@ -76,51 +61,6 @@ class ImportResult:
     @property
     def imported(self) -> int:
         return self.created + self.updated + self.unchanged
-
-
-@dataclass
-class Row:
-    line: int
-    values: dict[str, str]
-
-
-def iter_csv(lines: Iterable[str]) -> Iterator[Row]:
-    """Parse CSV lines into rows numbered by the line they start on (the header is line 1).
-
-    Raise ImportFileError when the header lacks a column or the text is not CSV.
-    """
-    reader = csv.DictReader(_without_bom(lines))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("reference", "title") if c not in header]
-    if missing:
-        raise ImportFileError(
-            f"The header must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}."
-        )
-    reader.fieldnames = header
-    line = reader.line_num + 1
-    try:
-        for record in reader:
-            values = {k: (v or "").strip() for k, v in record.items() if k in COLUMNS}
-            if any(values.values()):
-                yield Row(line, values)
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise ImportFileError(
-            f"Line {reader.line_num}: the file is not valid CSV ({exc})."
-        ) from exc
-
-
-def _without_bom(lines: Iterable[str]) -> Iterator[str]:
-    it = iter(lines)
-    first = next(it, None)
-    if first is not None:
-        yield first.lstrip("\ufeff")
-    yield from it
-
-
-def read_csv(text: str) -> list[Row]:
-    """Parse CSV text into rows (see :func:`iter_csv`)."""
-    return list(iter_csv(io.StringIO(text, newline="")))
 
 
 TIME_HELP = (

@@ -123,7 +123,7 @@ def test_import_page_refuses_a_file_without_the_columns(client, dispatcher):
 
 
 def test_a_row_the_domain_refuses_mid_chunk_leaves_the_others_in(db, make_job):
-    from portal.domain import imports
+    from portal.domain import import_file, imports
     from portal.domain import jobs as job_ops
 
     gone = make_job("Old job")
@@ -135,7 +135,9 @@ def test_a_row_the_domain_refuses_mid_chunk_leaves_the_others_in(db, make_job):
         + f"{gone.reference},Renamed,,,,,,\n"  # refused by the domain: the job is cancelled
         + "C-2,Second,,,,,,\nC-1,First again,,,,,,\n"
     )
-    result = imports.import_rows(imports.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT))
+    result = imports.import_rows(
+        import_file.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT)
+    )
     db.session.commit()
     assert [(e.line, e.message) for e in result.errors] == [
         (3, "A cancelled job cannot be edited.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from portal.domain import imports
+from portal.domain import import_file, imports
 from portal.domain import jobs as job_ops
 from portal.models import Device, FeedEntry, JobEvent, Push, PushJob
 
@@ -20,7 +20,9 @@ def test_an_import_records_one_push_per_technicians_phone(db, tech, make_job):
     lines = [f"N-{i},New job {i},,,,,,{'ann' if i % 2 else 'bob'}@example.com" for i in range(600)]
     lines.append(f"{earlier.reference},Earlier job renamed,,,,,,")
     text = HEADER + "\n" + "\n".join(lines) + "\n"
-    result = imports.import_rows(imports.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT))
+    result = imports.import_rows(
+        import_file.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT)
+    )
     db.session.commit()
     assert (result.created, result.updated, result.errors) == (600, 1, [])
 
@@ -52,7 +54,9 @@ def test_a_chunk_redone_row_by_row_pushes_each_job_once(db, tech, make_job):
         + f"{gone.reference},Renamed,,,,,,\n"  # refused by the domain: the chunk is redone
         + "B-2,Also good,,,,,,ann@example.com\n"
     )
-    result = imports.import_rows(imports.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT))
+    result = imports.import_rows(
+        import_file.read_csv(text), job_ops.Actor(None, job_ops.Origin.IMPORT)
+    )
     db.session.commit()
     assert result.created == 2 and [e.line for e in result.errors] == [3]
     push = db.session.scalars(select(Push)).one()

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
-from portal.domain import imports
+from portal.domain import import_file, imports
 from portal.domain import jobs as job_ops
 from portal.domain.inbox import processor as inbox
 from portal.extensions import db as _db
@@ -103,7 +103,9 @@ def test_an_import_row_costs_no_statement_of_its_own(make_user, statements, db):
 
     def run(rows: int, prefix: str) -> list[str]:
         with statements() as seen:
-            result = imports.import_rows(imports.read_csv(_csv(rows, prefix, tech.email)), actor)
+            result = imports.import_rows(
+                import_file.read_csv(_csv(rows, prefix, tech.email)), actor
+            )
             db.session.commit()
         assert (result.created, result.errors) == (rows, [])
         return seen
@@ -122,7 +124,7 @@ def test_a_large_import_into_an_empty_database_finds_references_by_the_index(mak
     """The planner learns the table grew, so each chunk's lookup does not read every job."""
     tech = make_user("technician")
     actor = job_ops.Actor(None, job_ops.Origin.IMPORT)
-    rows = imports.read_csv(_csv(3000, "BIG", tech.email))
+    rows = import_file.read_csv(_csv(3000, "BIG", tech.email))
     result = imports.import_rows(rows, actor)
     db.session.commit()
     assert (result.created, result.errors) == (3000, [])

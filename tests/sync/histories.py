@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from portal.domain import imports, retention
+from portal.domain import import_file, imports, retention
 from portal.domain import jobs as job_ops
 from portal.domain.errors import DomainError
 from portal.domain.inbox import maintenance, processor
@@ -266,7 +266,7 @@ class World:
         rows = [r for r in rows if r.id not in held]
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(imports.COLUMNS)
+        writer.writerow(import_file.COLUMNS)
         picked = [rows[(args[0] + k * 7) % len(rows)] for k in range(min(2, len(rows)))]
         for k, row in enumerate(picked):
             tech = self._technician(args[1] + k)
@@ -279,7 +279,7 @@ class World:
 
         def run():
             actor = job_ops.Actor(db.session.get(User, self.dispatcher_id), job_ops.Origin.IMPORT)
-            imports.import_rows(imports.read_csv(out.getvalue()), actor)
+            imports.import_rows(import_file.read_csv(out.getvalue()), actor)
 
         self._write(run)
 
