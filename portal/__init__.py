@@ -53,7 +53,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Outermost, so sign-in throttling and Socket.IO's origin check see the client's
         # address, scheme and host as the proxies forwarded them.
         hops = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     from portal import access, effects, errors, localtime, params, security, templating
     from portal.account import bp as account_bp

@@ -47,7 +47,8 @@ def send_stored(path: Path, mimetype: str, name: str, etag: str, inline: bool) -
     )
     # Only the user's own browser or phone may keep a copy, and it asks again each time:
     # the ETag makes that a 304 without the body, and a revoked sign-in takes effect at once.
-    response.cache_control.public = None
+    # None removes a directive (werkzeug types these as bool and int only).
+    response.cache_control.public = None  # type: ignore[assignment]
     response.cache_control.max_age = None
     response.cache_control.private = True
     response.cache_control.no_cache = True

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import groupby
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, dates, localedata
@@ -25,6 +26,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal.domain import timezones, wallclock
+from portal.models import utcnow
 
 babel = Babel()
 
@@ -125,7 +127,7 @@ def _view() -> _View:
     if not has_request_context():
         zone = timezones.company_zone()
         return _View(get_locale() or Locale.parse(DEFAULT_LOCALE), zone, wallclock.today(zone))
-    owner = request._get_current_object()
+    owner = cast(Any, request)._get_current_object()  # the request itself, not its proxy
     hit = _views.get()
     if hit is not None and hit[0] is owner:
         return hit[1]
@@ -146,7 +148,7 @@ def viewer_zone_name() -> str:
 
 def viewer_offset_minutes() -> int:
     """Return the viewer's zone's UTC offset now, in minutes (east positive)."""
-    delta = timezones.utcnow().astimezone(viewer_zone()).utcoffset() or timedelta(0)
+    delta = utcnow().astimezone(viewer_zone()).utcoffset() or timedelta(0)
     return int(delta.total_seconds() // 60)
 
 
@@ -202,6 +204,11 @@ def _format(moment: date | datetime, kind: str, key: str) -> str:
     return _pattern(locale, kind, key).apply(moment, locale)
 
 
+def zone_of(moment: datetime) -> ZoneInfo:
+    """Return the zone of a time from :func:`local` (always a named zone)."""
+    return cast(ZoneInfo, moment.tzinfo)
+
+
 def fmt_time(value: datetime | None, seconds: bool = False, tz: str | None = None) -> str:
     """1:05 PM or 13:05 (with seconds: 1:05:09 PM); the offset where the time is ambiguous."""
     if value is None:
@@ -212,7 +219,7 @@ def fmt_time(value: datetime | None, seconds: bool = False, tz: str | None = Non
     text = memo.get(key)
     if text is None:
         text = _format(moment, "time", "medium" if seconds else "short")
-        if wallclock.is_ambiguous(moment, moment.tzinfo):
+        if wallclock.is_ambiguous(moment, zone_of(moment)):
             text += f" ({offset_text(moment)})"
         memo[key] = text
     return text
@@ -292,7 +299,7 @@ def fmt_span(start: datetime | None, end: datetime | None) -> str:
 
 def zone_abbr(value: datetime | None = None) -> str:
     """Return the zone's abbreviation at ``value`` (CEST, EDT, JST; +03 where there is none)."""
-    moment = local(value) if value is not None else local(timezones.utcnow())
+    moment = local(value) if value is not None else local(utcnow())
     return moment.tzname() or offset_text(moment)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, Request, Response, current_app, g
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 # Where phones authenticate with bearer tokens: the session cookie means nothing there.
 TOKEN_PATHS = "/api/"
@@ -81,7 +81,7 @@ class PortalSessions(SecureCookieSessionInterface):
             return _Unsent()
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, _Unsent):
             super().save_session(app, session, response)
 

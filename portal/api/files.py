@@ -37,7 +37,7 @@ def _upload_limit() -> int:
 
 def _own_job(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
-    if not visible_to(job, current_technician().id):
+    if job is None or not visible_to(job, current_technician().id):
         raise ApiError(404, "not_found", "No such job among yours.", "job_id")
     return job
 

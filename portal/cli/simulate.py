@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any, cast
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
+from werkzeug.serving import BaseWSGIServer
 
 DEMO_PASSWORD = "fieldsync-demo"
 
@@ -54,14 +56,15 @@ def _local_technicians(count: int) -> list[tuple[str, str]]:
     return logins
 
 
-def _serve_locally() -> tuple[str, object]:
+def _serve_locally() -> tuple[str, BaseWSGIServer]:
     import logging
 
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 
-    server = make_server("127.0.0.1", 0, current_app._get_current_object(), threaded=True)
+    app = cast(Any, current_app)._get_current_object()  # the app itself, not its proxy
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
 
@@ -87,7 +90,7 @@ def simulate(
 
     if count < 1 or minutes <= 0 or speed <= 0 or step <= 0:
         raise click.BadParameter("devices, minutes, speed and step must be positive.")
-    server = None
+    server: BaseWSGIServer | None = None
     if url is None:
         logins = _local_technicians(count)
         url, server = _serve_locally()

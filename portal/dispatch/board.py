@@ -109,6 +109,8 @@ def board_for(day: date) -> dict:
     spans = []
     for job in jobs:
         s = job.scheduled_start
+        if s is None:  # the query asked for a start; this tells the type checker
+            continue
         e = job.scheduled_end or s + DEFAULT_LENGTH
         if e > start or s >= start:
             spans.append((job, max(s, start), min(max(e, s + timedelta(minutes=15)), end)))

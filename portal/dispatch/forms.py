@@ -54,7 +54,7 @@ class LocalDateTimeField(DateTimeLocalField):
         if self.data is None or self.errors:
             return None
         moment = localtime.local(self.data)
-        if not wallclock.is_ambiguous(moment, moment.tzinfo):
+        if not wallclock.is_ambiguous(moment, localtime.zone_of(moment)):
             return None
         clock = localtime.fmt_time(self.data).rsplit(" (", 1)[0]
         return (

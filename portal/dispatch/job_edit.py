@@ -54,7 +54,7 @@ def _merge(form: JobForm, job: Job, changes: dict[str, list]) -> set[str]:
 
 
 def _errors(exc: DomainError) -> dict[str, list[str]]:
-    key = exc.field if exc.field in JobForm.__dict__ else "_form"
+    key = exc.field if exc.field and exc.field in JobForm.__dict__ else "_form"
     return {key: [exc.message]}
 
 

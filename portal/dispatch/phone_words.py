@@ -22,14 +22,14 @@ def no_phone_warning(tech: User | None) -> str | None:
     )
 
 
-def left_phone(reference: str, previous: User | None, done: str) -> str:
+def left_phone(reference: str | None, previous: User | None, done: str) -> str:
     """Say that a job was cancelled or unassigned; name the phone only where there was one."""
-    if has_phone(previous):
+    if previous is not None and has_phone(previous):
         return f"{reference} is {done}; it has left {previous.display_name}'s phone."
     return f"{reference} is {done}."
 
 
-def unassign_question(reference: str, status: str, tech: User | None) -> str:
+def unassign_question(reference: str | None, status: str, tech: User | None) -> str:
     """Return the question asked before taking a job under way from its technician."""
     label = Status(status).label.lower()
     who = tech.display_name if tech else "the technician"
