@@ -26,14 +26,26 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
 
 
 # (label, endpoint, lowest role): the main navigation; entries whose page is absent are skipped.
+# Label, page, who sees it, and the endpoints (prefixes) of the pages it is highlighted on.
 NAV = [
-    ("Day board", "dispatch.board", Role.DISPATCHER),
-    ("Technicians", "dispatch.technicians", Role.DISPATCHER),
-    ("Inbox", "inbox.index", Role.ADMIN),
-    ("Pushes", "admin.pushes", Role.ADMIN),
-    ("Configuration", "admin.index", Role.ADMIN),
-    ("Status", "admin.status", Role.ADMIN),
-    ("Users", "admin.users", Role.ADMIN),
+    ("Day board", "dispatch.board", Role.DISPATCHER, ("dispatch.board",)),
+    ("Technicians", "dispatch.technicians", Role.DISPATCHER, ("dispatch.technicians",)),
+    ("Inbox", "inbox.index", Role.ADMIN, ("inbox.",)),
+    ("Pushes", "admin.pushes", Role.ADMIN, ("admin.pushes",)),
+    (
+        "Configuration",
+        "admin.index",
+        Role.ADMIN,
+        (
+            "admin.index",
+            "admin.company",
+            "admin.transitions",
+            "admin.report_fields",
+            "admin.technician",
+        ),
+    ),  # fmt: skip
+    ("Status", "admin.status", Role.ADMIN, ("admin.status",)),
+    ("Users", "admin.users", Role.ADMIN, ("admin.user",)),
 ]
 
 
@@ -48,10 +60,9 @@ def status_label(value) -> str:
 def nav_items(user) -> list[dict]:
     """Return the navigation entries this user may open."""
     items = []
-    for label, endpoint, role in NAV:
+    for label, endpoint, role, pages in NAV:
         if endpoint in current_app.view_functions and user.role_enum.at_least(role):
-            prefix = endpoint.rsplit(".", 1)[0] + "." + endpoint.rsplit(".", 1)[1][:5]
-            items.append({"label": label, "url": url_for(endpoint), "prefix": prefix})
+            items.append({"label": label, "url": url_for(endpoint), "prefix": pages})
     return items
 
 
