@@ -249,6 +249,15 @@ def test_every_page_fits_small_screens(page, company, viewport, role, tmp_path):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize(("width", "hint"), [(390, "Tap a job"), (1400, "Drag a job")])
+def test_the_board_says_how_to_assign_on_this_screen(page, company, width, hint):
+    page.set_viewport_size({"width": width, "height": 900})
+    browser_login(page, "dispatcher@example.com", DEMO_PASSWORD)
+    page.goto("/board")
+    shown = page.inner_text("#board-zone")
+    assert shown.startswith(hint) and ("Drag" in shown) == (hint == "Drag a job")
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_the_sign_in_page_fits_small_screens(page, app, viewport, tmp_path):
     width, height = VIEWPORTS[viewport]
